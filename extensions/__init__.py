@@ -1,0 +1,1 @@
+"""Build-time code of the dashboard template: entity ingestion and Jinja filters."""

@@ -1,0 +1,107 @@
+"""The Jinja extension Copier loads: entity ingestion and SQL filters for the templates.
+
+Loaded by ``copier_template_extensions.TemplateExtensionLoader`` from this file's
+path. The :mod:`entity_model` package next to it is imported under a name tied
+to its location, so that during ``copier update`` the old and the new template
+versions (two checkouts, one process) each render with their own code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from pathlib import Path, PurePath
+from types import ModuleType
+from typing import Any
+
+from copier.errors import UserMessageError
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+
+def _load_model_package() -> ModuleType:
+    package_dir = Path(__file__).resolve().parent / "entity_model"
+    digest = hashlib.sha256(str(package_dir).encode()).hexdigest()[:16]
+    name = f"dashboard_template_entity_model_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, package_dir / "__init__.py", submodule_search_locations=[str(package_dir)]
+    )
+    if spec is None or spec.loader is None:
+        raise UserMessageError(f"dashboard-template: cannot load {package_dir}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_model = _load_model_package()
+_sql: Any = importlib.import_module(f"{_model.__name__}.sql")
+_answers: Any = importlib.import_module(f"{_model.__name__}.answers")
+
+
+def _user_error(error: Exception) -> UserMessageError:
+    return UserMessageError(f"dashboard-template: {error}")
+
+
+def entity_snapshot(entities_dir: str, dst_path: PurePath | str) -> str:
+    """Default of the ``entities_snapshot`` answer: the YAML folder parsed into the model."""
+    try:
+        folder = _model.resolve_entities_dir(str(entities_dir), Path(str(dst_path)))
+        return json.dumps(_model.load_project(folder).to_snapshot(), ensure_ascii=False)
+    except _model.ModelError as error:
+        raise _user_error(error) from None
+
+
+def entity_model(snapshot: Any) -> Any:
+    """The typed :class:`ProjectModel` behind an ``entities_snapshot`` answer."""
+    try:
+        return _model.ProjectModel.from_snapshot(snapshot)
+    except _model.ModelError as error:
+        raise _user_error(error) from None
+
+
+def answer_problem(value: Any, question: str, data: Any = None) -> str:
+    """Validator text for an interactive answer: empty when the answer is fine.
+
+    Answers given with ``--data`` are left to :func:`check_answers`: Copier turns a
+    validator's message for those into a traceback.
+    """
+    if data is not None and question in data:
+        return ""
+    return _answers.answer_problem(question, value) or ""
+
+
+def check_answers(answers: dict[str, Any]) -> bool:
+    """Validate every answer at once; the one clear error Copier prints on bad ``--data``."""
+    for question, value in answers.items():
+        problem = _answers.answer_problem(question, value)
+        if problem:
+            raise UserMessageError(f"dashboard-template: answer {question}={value!r}: {problem}")
+    return True
+
+
+def runtime_json(model: Any) -> str:
+    """The model as the generated backend reads it (``backend/generated/entities.json``)."""
+    return json.dumps(_answers.runtime_model(model), indent=2, ensure_ascii=False) + "\n"
+
+
+class DashboardExtension(Extension):
+    """Registers the filters the template files use."""
+
+    def __init__(self, environment: Environment):
+        super().__init__(environment)
+        environment.filters.update(
+            {
+                "entity_snapshot": entity_snapshot,
+                "entity_model": entity_model,
+                "answer_problem": answer_problem,
+                "check_answers": check_answers,
+                "runtime_json": runtime_json,
+                "slug": _answers.slug,
+                **_sql.FILTERS,
+            }
+        )

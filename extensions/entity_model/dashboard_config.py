@@ -1,0 +1,200 @@
+"""Reading the optional ``dashboard.yaml`` and applying it to the entities.
+
+Unlike entity files (nomnom's format, which has many keys we do not use),
+this file is ours: unknown keys are errors, so a typo never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+from .model import DIALECTS, EVENT_TYPES, Dialect, Entity, EventType, Features, Settings
+from .presentation import HEX_COLOR, default_color, default_display_fields, default_icon
+from .yaml_source import Node, load_yaml_file
+
+CONFIG_FILE_NAMES = ("dashboard.yaml", "dashboard.yml")
+
+POLL_INTERVAL_RANGE = (100, 5000)
+MAX_RECORDS_RANGE = (1, 100_000)
+
+
+@dataclass(frozen=True)
+class EntityDisplay:
+    """Per-entity settings from ``dashboard.entities[]``; None means "use the default"."""
+
+    node: Node
+    color: str | None = None
+    icon: str | None = None
+    display_fields: tuple[str, ...] | None = None
+    max_records: int | None = None
+    event_types: tuple[EventType, ...] | None = None
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    settings: Settings
+    event_types: tuple[EventType, ...]
+    max_records: int
+    entities: dict[str, EntityDisplay]
+    file: Path | None
+
+
+def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
+    present = [entities_dir / name for name in CONFIG_FILE_NAMES if (entities_dir / name).is_file()]
+    if len(present) > 1:
+        raise ModelError("both dashboard.yaml and dashboard.yml exist; keep one", file=present[1].name)
+    if not present:
+        return DashboardConfig(Settings(), EVENT_TYPES, 500, {}, None)
+    path = present[0]
+    document = Node(load_yaml_file(path), path, "")
+    if document.value is None:
+        return DashboardConfig(Settings(), EVENT_TYPES, 500, {}, path)
+    document.reject_unknown_keys({"dashboard"})
+    root = document.child("dashboard")
+    if root.value is None:
+        return DashboardConfig(Settings(), EVENT_TYPES, 500, {}, path)
+    root.reject_unknown_keys(
+        {"database", "include_reference", "polling", "ports", "event_types", "entities", "features", "max_records"}
+    )
+
+    polling = _section(root, "polling", {"interval_ms", "max_events_per_poll", "cleanup_after_days"})
+    ports = _section(root, "ports", {"frontend", "backend"})
+    features_node = _section(root, "features", {f.name for f in fields(Features)})
+    features = Features(**{f.name: features_node.bool_or(f.name, True) for f in fields(Features)})
+
+    settings = Settings(
+        poll_interval_ms=polling.int_or("interval_ms", 500, *POLL_INTERVAL_RANGE),
+        max_events_per_poll=polling.int_or("max_events_per_poll", 1000, 1, 100_000),
+        retention_days=polling.int_or("cleanup_after_days", 7, 0, 36_500),
+        backend_port=ports.int_or("backend", 8000, 1, 65_535),
+        frontend_port=ports.int_or("frontend", 5173, 1, 65_535),
+        include_reference=root.bool_or("include_reference", True),
+        database=_database(root),
+        features=features,
+    )
+    if settings.backend_port == settings.frontend_port:
+        raise ports.child("frontend").error("must differ from the backend port")
+
+    entities: dict[str, EntityDisplay] = {}
+    for item in root.child("entities").items():
+        display = _entity_display(item)
+        name = item.required_str("name")
+        if name in entities:
+            raise item.child("name").error(f"entity {name!r} is configured twice")
+        entities[name] = display
+
+    return DashboardConfig(
+        settings=settings,
+        event_types=_event_types(root.child("event_types")) if root.has("event_types") else EVENT_TYPES,
+        max_records=root.int_or("max_records", 500, *MAX_RECORDS_RANGE),
+        entities=entities,
+        file=path,
+    )
+
+
+def apply_dashboard_config(entities: list[Entity], config: DashboardConfig) -> list[Entity]:
+    """Fill in each entity's look and tracked events; drop reference entities if asked."""
+    by_name = {entity.name: entity for entity in entities}
+    for name, display in config.entities.items():
+        if name not in by_name:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise display.node.child("name").error(f"no persistent entity named {name!r} (known: {known})")
+
+    result: list[Entity] = []
+    for entity in entities:
+        if entity.kind == "reference" and not config.settings.include_reference:
+            continue
+        display = config.entities.get(entity.name)
+        result.append(_apply_display(entity, display, config))
+    return result
+
+
+def _apply_display(entity: Entity, display: EntityDisplay | None, config: DashboardConfig) -> Entity:
+    display_fields = default_display_fields(entity.columns)
+    if display is not None and display.display_fields is not None:
+        for index, name in enumerate(display.display_fields):
+            if name not in entity.column_names:
+                node = display.node.child("display_fields")
+                raise Node(name, node.file, f"{node.path}[{index}]").error(
+                    f"{entity.name} has no column {name!r} (columns: {', '.join(entity.column_names)})"
+                )
+        display_fields = display.display_fields
+
+    def chosen(value: Any, default: Any) -> Any:
+        return default if value is None else value
+
+    return replace(
+        entity,
+        color=chosen(display and display.color, default_color(entity.name)),
+        icon=chosen(display and display.icon, default_icon(entity.name)),
+        display_fields=display_fields,
+        max_records=chosen(display and display.max_records, config.max_records),
+        event_types=chosen(display and display.event_types, config.event_types),
+    )
+
+
+def _section(root: Node, key: str, allowed: set[str]) -> Node:
+    node = root.child(key)
+    if node.value is None:
+        return Node({}, node.file, node.path)
+    node.reject_unknown_keys(allowed)
+    return node
+
+
+def _database(root: Node) -> Dialect | None:
+    if not root.has("database"):
+        return None
+    node = root.child("database")
+    if isinstance(node.value, str):
+        type_node = node
+    else:
+        # The plan's `url: ${DATABASE_URL}` is accepted and ignored: the URL always
+        # comes from the environment at run time, never from a generated file.
+        node.reject_unknown_keys({"type", "url"})
+        if not node.has("type"):
+            return None
+        type_node = node.child("type")
+    value = type_node.as_str().lower()
+    if value not in DIALECTS:
+        raise type_node.error(f"unknown database {value!r} (expected one of {', '.join(DIALECTS)})")
+    return value  # type: ignore[return-value]
+
+
+def _event_types(node: Node) -> tuple[EventType, ...]:
+    chosen: list[EventType] = []
+    for item in node.items():
+        value = item.as_str().lower()
+        if value not in EVENT_TYPES:
+            raise item.error(f"unknown event type {value!r} (expected some of {', '.join(EVENT_TYPES)})")
+        if value not in chosen:
+            chosen.append(value)  # type: ignore[arg-type]
+    if not chosen:
+        raise node.error("must list at least one of insert, update, delete")
+    # Keep the canonical order so the snapshot does not depend on how the list was written.
+    return tuple(event for event in EVENT_TYPES if event in chosen)
+
+
+def _entity_display(item: Node) -> EntityDisplay:
+    item.reject_unknown_keys({"name", "color", "icon", "display_fields", "max_records", "event_types"})
+    color = None
+    if item.has("color"):
+        color = item.child("color").as_str()
+        if not HEX_COLOR.match(color):
+            raise item.child("color").error(f"must be a #rrggbb color, got {color!r}")
+        color = color.lower()
+    display_fields = None
+    if item.has("display_fields"):
+        display_fields = tuple(field.as_str() for field in item.child("display_fields").items())
+        if not display_fields:
+            raise item.child("display_fields").error("must name at least one column")
+    return EntityDisplay(
+        node=item,
+        color=color,
+        icon=item.child("icon").as_str() if item.has("icon") else None,
+        display_fields=display_fields,
+        max_records=item.child("max_records").as_int(*MAX_RECORDS_RANGE) if item.has("max_records") else None,
+        event_types=_event_types(item.child("event_types")) if item.has("event_types") else None,
+    )

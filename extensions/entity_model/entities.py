@@ -1,0 +1,303 @@
+"""Parsing nomnom entity files into normalized :class:`~.model.Entity` objects.
+
+Reads the legacy form (one top-level ``entity:`` key) and the newer
+Kubernetes-style form (``kind: Entity`` with ``metadata`` and ``spec``).
+Only what the dashboard needs is read; derivation keys (``computed_from``,
+``extraction``, ...) are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+from .field_types import ColumnType, known_type_names, normalize_type
+from .identifiers import EVENTS_TABLE, identifier_problem
+from .model import ENTITY_KINDS, Column, Entity, EntityKind
+from .yaml_source import Node, load_yaml_file
+
+
+@dataclass(frozen=True)
+class RawEntity:
+    """One entity as written in its file, before ``extends`` is resolved."""
+
+    name: str
+    node: Node  # the entity mapping (``entity:`` or ``spec:``)
+    file: Path
+
+    @property
+    def abstract(self) -> bool:
+        return self.node.bool_or("abstract", False)
+
+    @property
+    def parent_name(self) -> str | None:
+        return self.node.child("extends").as_str() if self.node.has("extends") else None
+
+
+def read_entity_file(path: Path) -> RawEntity:
+    document = Node(load_yaml_file(path), path, "")
+    if document.value is None:
+        raise document.error("file is empty (expected a top-level `entity:` key)")
+    mapping = document.require_mapping()
+    if "entity" in mapping:
+        node = document.child("entity")
+        node.require_mapping()
+        return RawEntity(node.required_str("name"), node, path)
+    if "kind" in mapping and "spec" in mapping:
+        kind = document.child("kind").as_str()
+        if kind != "Entity":
+            raise document.child("kind").error(f"expected `Entity`, got {kind!r}")
+        spec = document.child("spec")
+        spec.require_mapping()
+        name = document.child("metadata").required_str("name")
+        return RawEntity(name, spec, path)
+    raise document.error(
+        "not an entity file: expected a top-level `entity:` key "
+        "(or `kind: Entity` with `metadata` and `spec`)"
+    )
+
+
+def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
+    """Resolve ``extends``, skip abstract and non-persistent entities, normalize the rest."""
+    by_name: dict[str, RawEntity] = {}
+    for raw in raw_entities:
+        problem = _entity_name_problem(raw.name)
+        if problem:
+            raise ModelError(problem, file=raw.file.name, key=_name_key(raw))
+        if raw.name in by_name:
+            raise ModelError(
+                f"entity {raw.name!r} is also defined in {by_name[raw.name].file.name}",
+                file=raw.file.name,
+                key=_name_key(raw),
+            )
+        by_name[raw.name] = raw
+
+    entities: list[Entity] = []
+    tables: dict[str, RawEntity] = {}
+    for raw in raw_entities:
+        if raw.abstract:
+            continue
+        chain = _ancestry(raw, by_name)
+        persistence = _merged_persistence(chain)
+        if persistence is None:
+            continue  # not persisted: nothing to capture
+        entity = _build_entity(raw, chain, persistence)
+        if entity.table in tables:
+            other = tables[entity.table]
+            raise ModelError(
+                f"table {entity.table!r} is already used by entity {other.name!r} "
+                f"in {other.file.name}; two entities cannot share one table",
+                file=raw.file.name,
+                key=persistence.database_key("conformant_table"),
+            )
+        tables[entity.table] = raw
+        entities.append(entity)
+    return entities
+
+
+def _entity_name_problem(name: str) -> str | None:
+    problem = identifier_problem(name)
+    return f"entity name {problem}" if problem else None
+
+
+def _name_key(raw: RawEntity) -> str:
+    return "metadata.name" if raw.node.path == "spec" else f"{raw.node.path}.name"
+
+
+def _ancestry(raw: RawEntity, by_name: dict[str, RawEntity]) -> list[RawEntity]:
+    """[root ancestor, ..., raw]: ``extends`` followed to the top."""
+    chain = [raw]
+    current = raw
+    while current.parent_name is not None:
+        parent = by_name.get(current.parent_name)
+        key_node = current.node.child("extends")
+        if parent is None:
+            raise key_node.error(f"extends unknown entity {current.parent_name!r}")
+        if parent in chain:
+            raise key_node.error(f"`extends` forms a cycle through {parent.name!r}")
+        chain.insert(0, parent)
+        current = parent
+    return chain
+
+
+@dataclass(frozen=True)
+class _Persistence:
+    """``persistence`` merged down an ``extends`` chain; each value keeps its node."""
+
+    database: dict[str, Node]
+    primary_key: dict[str, Node]
+    overrides: list[Node]
+    owner: RawEntity  # the entity whose file we report errors against
+
+    def database_key(self, key: str) -> str:
+        node = self.database.get(key)
+        return node.path if node is not None else f"{self.owner.node.path}.persistence.database.{key}"
+
+
+def _merged_persistence(chain: list[RawEntity]) -> _Persistence | None:
+    database: dict[str, Node] = {}
+    primary_key: dict[str, Node] = {}
+    overrides: dict[str, Node] = {}
+    for raw in chain:
+        if not raw.node.has("persistence"):
+            continue
+        persistence = raw.node.child("persistence")
+        persistence.require_mapping()
+        if persistence.has("database"):
+            db = persistence.child("database")
+            database.update({str(key): db.child(str(key)) for key in db.require_mapping()})
+        if persistence.has("primary_key"):
+            pk = persistence.child("primary_key")
+            primary_key.update({str(key): pk.child(str(key)) for key in pk.require_mapping()})
+        own: set[str] = set()
+        for override in persistence.child("field_overrides").items():
+            name = override.required_str("name")
+            if name in own:
+                raise override.child("name").error(f"column {name!r} is overridden twice")
+            own.add(name)
+            overrides[name] = override
+    if not database:
+        return None
+    return _Persistence(database, primary_key, list(overrides.values()), chain[-1])
+
+
+def _fields(chain: list[RawEntity]) -> dict[str, Node]:
+    fields: dict[str, Node] = {}
+    for raw in chain:
+        for field_node in raw.node.child("fields").items():
+            fields[field_node.required_str("name")] = field_node
+    return fields
+
+
+def _kind(raw: RawEntity) -> EntityKind:
+    for key in ("type", "source_type"):
+        if raw.node.has(key):
+            node = raw.node.child(key)
+            value = node.as_str().lower()
+            if value not in ENTITY_KINDS:
+                raise node.error(f"unknown entity type {value!r} (expected one of {', '.join(ENTITY_KINDS)})")
+            return value  # type: ignore[return-value]
+    return "derived" if raw.node.has("parent") or raw.node.has("repeated_for") else "root"
+
+
+def _identifier(node: Node, what: str) -> str:
+    name = node.as_str()
+    problem = identifier_problem(name)
+    if problem:
+        raise node.error(f"{what} {problem}")
+    return name
+
+
+def _column_type(node: Node) -> tuple[ColumnType, bool]:
+    raw_type = node.as_str()
+    normalized = normalize_type(raw_type)
+    if normalized is None:
+        raise node.error(f"unknown field type {raw_type!r} (known: {known_type_names()})")
+    return normalized
+
+
+def _length(node: Node, column_type: ColumnType) -> int | None:
+    if not node.has("args"):
+        return None
+    args = list(node.child("args").items())
+    if not args or column_type != "string":
+        return None
+    return args[0].as_int(1, 65_535)
+
+
+def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persistence) -> Entity:
+    table_node = persistence.database.get("conformant_table")
+    if table_node is None or table_node.value is None:
+        raise ModelError("is required", file=raw.file.name, key=persistence.database_key("conformant_table"))
+    table = _identifier(table_node, "table name")
+    if table == EVENTS_TABLE:
+        raise table_node.error(f"table {EVENTS_TABLE!r} is reserved for the dashboard's change log")
+    id_node = persistence.database.get("conformant_id_column")
+    if id_node is None or id_node.value is None:
+        raise ModelError("is required", file=raw.file.name, key=persistence.database_key("conformant_id_column"))
+    id_column = _identifier(id_node, "column name")
+
+    fields = _fields(chain)
+    columns: dict[str, Column] = {id_column: _id_column(id_column, persistence)}
+    for override in persistence.overrides:
+        column = _override_column(override, fields, id_column)
+        if column.name == id_column:
+            # An override of the id column may refine its type or doc, never its key role.
+            key = columns[id_column]
+            column = replace(column, autogenerate=key.autogenerate and column.type == "integer")
+        columns[column.name] = column
+
+    unicity: list[str] = []
+    unicity_node = persistence.database.get("unicity_fields")
+    if unicity_node is not None:
+        for item in unicity_node.items():
+            name = item.as_str()
+            if name not in columns:
+                raise item.error(f"unicity field {name!r} is not a persisted column (add a field_override)")
+            unicity.append(name)
+
+    return Entity(
+        name=raw.name,
+        table=table,
+        id_column=id_column,
+        kind=_kind(raw),
+        columns=tuple(columns.values()),
+        unicity_fields=tuple(unicity),
+        doc=_doc(raw.node),
+        source=raw.file.name,
+    )
+
+
+def _id_column(name: str, persistence: _Persistence) -> Column:
+    column_type: ColumnType = "integer"
+    autogenerate = True
+    pk = persistence.primary_key
+    if pk.get("type") is not None and pk["type"].value is not None:
+        column_type, _ = _column_type(pk["type"])
+    if pk.get("autogenerate") is not None and pk["autogenerate"].value is not None:
+        autogenerate = pk["autogenerate"].as_bool()
+    elif persistence.database.get("autogenerate_conformant_id") is not None:
+        node = persistence.database["autogenerate_conformant_id"]
+        autogenerate = node.as_bool() if node.value is not None else True
+    return Column(name=name, type=column_type, primary_key=True, autogenerate=autogenerate and column_type == "integer")
+
+
+def _override_column(override: Node, fields: dict[str, Node], id_column: str) -> Column:
+    name_node = override.child("name")
+    name = _identifier(name_node, "column name")
+    field_node = fields.get(name)
+    if field_node is None and name != id_column:
+        raise name_node.error(f"field override {name!r} names no field of this entity")
+
+    def pick(key: str) -> Node | None:
+        for node in (override, field_node):
+            if node is not None and node.has(key):
+                return node.child(key)
+        return None
+
+    type_node = pick("type")
+    if type_node is None:
+        raise override.child("type").error("is required (neither the override nor the field gives a type)")
+    column_type, implied_nullable = _column_type(type_node)
+    nullable_node = pick("nullable")
+    nullable = nullable_node.as_bool() if nullable_node is not None else implied_nullable
+    length_source = override if override.has("args") else field_node
+    index_node = pick("index")
+    return Column(
+        name=name,
+        type=column_type,
+        nullable=nullable and name != id_column,
+        length=_length(length_source, column_type) if length_source is not None else None,
+        primary_key=name == id_column,
+        autogenerate=False,
+        indexed=index_node.as_bool() if index_node is not None else False,
+        doc=_doc(override) or (_doc(field_node) if field_node is not None else ""),
+    )
+
+
+def _doc(node: Node) -> str:
+    """Docs are free text: anything but a string counts as no doc."""
+    value = node.require_mapping().get("doc")
+    return " ".join(value.split()) if isinstance(value, str) else ""

@@ -1,0 +1,53 @@
+"""From a folder of YAML files to a :class:`~.model.ProjectModel`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .dashboard_config import CONFIG_FILE_NAMES, apply_dashboard_config, read_dashboard_config
+from .entities import read_entity_file, resolve_entities
+from .errors import ModelError
+from .model import ProjectModel
+
+ENTITY_SUFFIXES = (".yaml", ".yml")
+
+
+def resolve_entities_dir(entities_dir: str, base: Path) -> Path:
+    """``entities_dir`` as given in the answers: absolute, or relative to the project."""
+    if not entities_dir or not entities_dir.strip():
+        raise ModelError("entities_dir is empty: give the folder that holds the entity YAML files")
+    path = Path(entities_dir.strip()).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def entity_files(entities_dir: Path) -> list[Path]:
+    if not entities_dir.exists():
+        raise ModelError(f"entities folder {str(entities_dir)!r} does not exist")
+    if not entities_dir.is_dir():
+        raise ModelError(f"entities folder {str(entities_dir)!r} is not a folder")
+    files = sorted(
+        path
+        for path in entities_dir.iterdir()
+        if path.is_file() and path.suffix in ENTITY_SUFFIXES and path.name not in CONFIG_FILE_NAMES
+    )
+    if not files:
+        raise ModelError(f"entities folder {str(entities_dir)!r} holds no .yaml or .yml entity files")
+    return files
+
+
+def load_project(entities_dir: Path) -> ProjectModel:
+    """Parse, validate and normalize every entity file and ``dashboard.yaml``.
+
+    Raises :class:`ModelError` naming the file and key of the first problem.
+    """
+    raw = [read_entity_file(path) for path in entity_files(entities_dir)]
+    entities = resolve_entities(raw)
+    config = read_dashboard_config(entities_dir)
+    entities = apply_dashboard_config(entities, config)
+    if not entities:
+        raise ModelError(
+            f"no persistent entity in {str(entities_dir)!r}: an entity needs "
+            "`persistence.database.conformant_table` and must not be abstract"
+            + ("" if config.settings.include_reference else " (reference entities are excluded by dashboard.yaml)")
+        )
+    return ProjectModel(entities=tuple(entities), settings=config.settings)

@@ -1,0 +1,1 @@
+"""Backend of the generated dashboard: change capture, polling and streaming."""

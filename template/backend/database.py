@@ -1,0 +1,148 @@
+"""The one module that talks to the database driver layer (the `databases` package).
+
+Everything else in the backend goes through :class:`Database`, so the driver
+layer can be swapped by changing this file alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import databases
+
+from .database_url import DatabaseTarget, Dialect
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The server cannot be reached or refused us; the message is one line."""
+
+
+class StatementFailed(RuntimeError):
+    """A statement of a script failed; ``index`` says which one."""
+
+    def __init__(self, index: int, message: str):
+        super().__init__(message)
+        self.index = index
+        self.message = message
+
+
+def describe_error(error: BaseException) -> str:
+    """The driver's message on one line, without the driver's class names."""
+    args = getattr(error, "args", ())
+    # PyMySQL errors carry (code, message).
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        text = f"{args[1]} (MySQL error {args[0]})"
+    else:
+        text = str(error) or type(error).__name__
+    if isinstance(error, OSError) and error.strerror:
+        text = error.strerror
+    if isinstance(error, TimeoutError):
+        text = f"timed out after {CONNECT_TIMEOUT_SECONDS:.0f} s"
+    return " ".join(text.split())
+
+
+def _driver_options(dialect: Dialect, pool_size: int) -> dict[str, Any]:
+    if dialect == "postgresql":
+        return {"min_size": 1, "max_size": pool_size, "timeout": CONNECT_TIMEOUT_SECONDS}
+    if dialect in ("mysql", "mariadb"):
+        return {
+            "minsize": 1,
+            "maxsize": pool_size,
+            "charset": "utf8mb4",
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            # TIMESTAMP columns come back in UTC whatever the server's zone.
+            "init_command": "SET time_zone = '+00:00'",
+        }
+    return {}
+
+
+class Database:
+    def __init__(self, target: DatabaseTarget, *, pool_size: int = 5):
+        self.target = target
+        self._db = databases.Database(target.driver_url, **_driver_options(target.dialect, pool_size))
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.target.dialect
+
+    async def connect(self) -> None:
+        try:
+            await self._db.connect()
+            await self._db.fetch_val("SELECT 1")
+        except Exception as error:  # noqa: BLE001 - every driver has its own error types
+            if self._db.is_connected:
+                await self._db.disconnect()
+            raise DatabaseUnavailable(f"cannot connect to {self.target.display}: {describe_error(error)}") from None
+
+    async def disconnect(self) -> None:
+        if self._db.is_connected:
+            await self._db.disconnect()
+
+    async def fetch_all(self, query: str, values: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+        rows = await self._db.fetch_all(query, dict(values or {}))
+        return [row._mapping for row in rows]
+
+    async def fetch_val(self, query: str, values: Mapping[str, Any] | None = None) -> Any:
+        return await self._db.fetch_val(query, dict(values or {}))
+
+    async def execute(self, query: str, values: Mapping[str, Any] | None = None) -> None:
+        await self._db.execute(query, dict(values or {}))
+
+    async def run_script(self, statements: Sequence[str], *, lock_name: str) -> None:
+        """Run DDL statements as written, holding a named lock so two runs never interleave.
+
+        PostgreSQL and SQLite run them in one transaction (all or nothing);
+        MySQL and MariaDB commit each DDL statement implicitly.
+        """
+        async with self._db.connection() as connection:
+            raw = connection.raw_connection
+            if self.dialect == "postgresql":
+                await _run_postgresql(raw, statements, lock_name)
+            elif self.dialect == "sqlite":
+                await _run_sqlite(raw, statements)
+            else:
+                await _run_mysql(raw, statements, lock_name)
+
+
+async def _run_postgresql(raw: Any, statements: Sequence[str], lock_name: str) -> None:
+    async with raw.transaction():
+        await raw.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock_name)
+        for index, statement in enumerate(statements):
+            try:
+                await raw.execute(statement)
+            except Exception as error:  # noqa: BLE001
+                raise StatementFailed(index, describe_error(error)) from None
+
+
+async def _run_sqlite(raw: Any, statements: Sequence[str]) -> None:
+    await raw.execute("BEGIN IMMEDIATE")
+    try:
+        for index, statement in enumerate(statements):
+            try:
+                await raw.execute(statement)
+            except Exception as error:  # noqa: BLE001
+                raise StatementFailed(index, describe_error(error)) from None
+    except BaseException:
+        await raw.execute("ROLLBACK")
+        raise
+    await raw.execute("COMMIT")
+
+
+async def _run_mysql(raw: Any, statements: Sequence[str], lock_name: str) -> None:
+    async with raw.cursor() as cursor:
+        await cursor.execute("SELECT GET_LOCK(%s, 60)", (lock_name,))
+        (locked,) = await cursor.fetchone()
+        if locked != 1:
+            raise StatementFailed(-1, f"another migration holds the lock {lock_name!r}")
+        try:
+            for index, statement in enumerate(statements):
+                try:
+                    # No parameters: the driver then sends the text as is ('%' stays '%').
+                    await cursor.execute(statement)
+                except Exception as error:  # noqa: BLE001
+                    raise StatementFailed(index, describe_error(error)) from None
+        finally:
+            await cursor.execute("SELECT RELEASE_LOCK(%s)", (lock_name,))

@@ -1,0 +1,107 @@
+"""The entity model as the backend reads it, from ``generated/entities.json``.
+
+That file is rendered by dashboard-template from the entity YAML; this module
+only gives it types.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+ColumnType = Literal["string", "integer", "float", "boolean", "date", "datetime", "json"]
+EventType = Literal["insert", "update", "delete"]
+
+MODEL_FILE = Path(__file__).resolve().parent / "generated" / "entities.json"
+OBJECT_PREFIX = "dashboard_"
+"""Every trigger and function the migrations create starts with this."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    nullable: bool
+    primary_key: bool
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    table: str
+    id_column: str
+    kind: str
+    columns: tuple[Column, ...]
+    display_fields: tuple[str, ...]
+    color: str
+    icon: str
+    max_records: int
+    event_types: tuple[EventType, ...]
+    triggers: dict[str, str]
+    function: str
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    poll_interval_ms: int
+    max_events_per_poll: int
+    retention_days: int
+    backend_port: int
+    frontend_port: int
+
+
+@dataclass(frozen=True)
+class Model:
+    entities: tuple[Entity, ...]
+    settings: Settings
+
+    @property
+    def trigger_names(self) -> frozenset[str]:
+        return frozenset(name for entity in self.entities for name in entity.triggers.values())
+
+    @property
+    def function_names(self) -> frozenset[str]:
+        return frozenset(entity.function for entity in self.entities)
+
+
+def _entity(data: dict[str, Any]) -> Entity:
+    return Entity(
+        name=data["name"],
+        table=data["table"],
+        id_column=data["id_column"],
+        kind=data["kind"],
+        columns=tuple(
+            Column(c["name"], c["type"], c["nullable"], c["primary_key"]) for c in data["columns"]
+        ),
+        display_fields=tuple(data["display_fields"]),
+        color=data["color"],
+        icon=data["icon"],
+        max_records=data["max_records"],
+        event_types=tuple(data["event_types"]),
+        triggers=dict(data["triggers"]),
+        function=data["function"],
+        raw=data,
+    )
+
+
+def parse_model(data: dict[str, Any]) -> Model:
+    settings = data["settings"]
+    return Model(
+        entities=tuple(_entity(item) for item in data["entities"]),
+        settings=Settings(
+            poll_interval_ms=settings["poll_interval_ms"],
+            max_events_per_poll=settings["max_events_per_poll"],
+            retention_days=settings["retention_days"],
+            backend_port=settings["backend_port"],
+            frontend_port=settings["frontend_port"],
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_model(path: Path = MODEL_FILE) -> Model:
+    return parse_model(json.loads(path.read_text(encoding="utf-8")))

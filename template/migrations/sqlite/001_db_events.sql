@@ -1,0 +1,18 @@
+-- Change log written by the dashboard triggers and polled by the backend.
+-- Safe to run again: everything is created only if missing.
+
+CREATE TABLE IF NOT EXISTS db_events (
+    -- AUTOINCREMENT: ids are never reused after retention deletes the newest rows,
+    -- so clients that de-duplicate by id never drop a new event.
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity          TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    changed_columns TEXT,
+    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+-- Retention deletes by age.
+CREATE INDEX IF NOT EXISTS db_events_created_at_idx ON db_events (created_at);
+-- History of one entity, paged by id.
+CREATE INDEX IF NOT EXISTS db_events_entity_id_idx ON db_events (entity, id);

@@ -1,0 +1,14 @@
+-- Change log written by the dashboard triggers and polled by the backend.
+-- MySQL 8 and MariaDB 10.6+. Safe to run again: created only if missing.
+
+CREATE TABLE IF NOT EXISTS db_events (
+    id              BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    entity          VARCHAR(100) NOT NULL,
+    event_type      VARCHAR(10) NOT NULL,
+    payload         JSON NOT NULL,
+    changed_columns JSON NULL,
+    created_at      TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    -- Retention deletes by age; history of one entity is paged by id.
+    INDEX db_events_created_at_idx (created_at),
+    INDEX db_events_entity_id_idx (entity, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
