@@ -16,9 +16,10 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The template checkout Copier runs this from; its `extensions` package must win.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from entity_model import ModelError, load_project, resolve_entities_dir  # noqa: E402
+from extensions.entity_model import ModelError, load_project, resolve_entities_dir
 
 
 def refresh(answers_file: Path, project_root: Path) -> None:
@@ -32,9 +33,7 @@ def refresh(answers_file: Path, project_root: Path) -> None:
     model = load_project(resolve_entities_dir(entities_dir, project_root))
     # Round-trip through JSON so the YAML holds plain lists and dicts only.
     answers["entities_snapshot"] = json.loads(json.dumps(model.to_snapshot()))
-    answers_file.write_text(
-        yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8"
-    )
+    answers_file.write_text(yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:

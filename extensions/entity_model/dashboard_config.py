@@ -45,7 +45,7 @@ class DashboardConfig:
 def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
     present = [entities_dir / name for name in CONFIG_FILE_NAMES if (entities_dir / name).is_file()]
     if len(present) > 1:
-        raise ModelError("both dashboard.yaml and dashboard.yml exist; keep one", file=present[1].name)
+        raise ModelError("both dashboard.yaml and dashboard.yml exist; keep one", file=present[1])
     if not present:
         return DashboardConfig(Settings(), EVENT_TYPES, 500, {}, None)
     path = present[0]
@@ -107,8 +107,7 @@ def apply_dashboard_config(entities: list[Entity], config: DashboardConfig) -> l
     for entity in entities:
         if entity.kind == "reference" and not config.settings.include_reference:
             continue
-        display = config.entities.get(entity.name)
-        result.append(_apply_display(entity, display, config))
+        result.append(_apply_display(entity, config.entities.get(entity.name), config))
     return result
 
 
@@ -160,7 +159,7 @@ def _database(root: Node) -> Dialect | None:
     value = type_node.as_str().lower()
     if value not in DIALECTS:
         raise type_node.error(f"unknown database {value!r} (expected one of {', '.join(DIALECTS)})")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _event_types(node: Node) -> tuple[EventType, ...]:
@@ -170,7 +169,7 @@ def _event_types(node: Node) -> tuple[EventType, ...]:
         if value not in EVENT_TYPES:
             raise item.error(f"unknown event type {value!r} (expected some of {', '.join(EVENT_TYPES)})")
         if value not in chosen:
-            chosen.append(value)  # type: ignore[arg-type]
+            chosen.append(value)
     if not chosen:
         raise node.error("must list at least one of insert, update, delete")
     # Keep the canonical order so the snapshot does not depend on how the list was written.

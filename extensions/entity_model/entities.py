@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from .errors import ModelError
 from .field_types import ColumnType, known_type_names, normalize_type
@@ -54,8 +53,7 @@ def read_entity_file(path: Path) -> RawEntity:
         name = document.child("metadata").required_str("name")
         return RawEntity(name, spec, path)
     raise document.error(
-        "not an entity file: expected a top-level `entity:` key "
-        "(or `kind: Entity` with `metadata` and `spec`)"
+        "not an entity file: expected a top-level `entity:` key (or `kind: Entity` with `metadata` and `spec`)"
     )
 
 
@@ -65,11 +63,11 @@ def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
     for raw in raw_entities:
         problem = _entity_name_problem(raw.name)
         if problem:
-            raise ModelError(problem, file=raw.file.name, key=_name_key(raw))
+            raise ModelError(problem, file=raw.file, key=_name_key(raw))
         if raw.name in by_name:
             raise ModelError(
                 f"entity {raw.name!r} is also defined in {by_name[raw.name].file.name}",
-                file=raw.file.name,
+                file=raw.file,
                 key=_name_key(raw),
             )
         by_name[raw.name] = raw
@@ -89,7 +87,7 @@ def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
             raise ModelError(
                 f"table {entity.table!r} is already used by entity {other.name!r} "
                 f"in {other.file.name}; two entities cannot share one table",
-                file=raw.file.name,
+                file=raw.file,
                 key=persistence.database_key("conformant_table"),
             )
         tables[entity.table] = raw
@@ -178,7 +176,7 @@ def _kind(raw: RawEntity) -> EntityKind:
             value = node.as_str().lower()
             if value not in ENTITY_KINDS:
                 raise node.error(f"unknown entity type {value!r} (expected one of {', '.join(ENTITY_KINDS)})")
-            return value  # type: ignore[return-value]
+            return value
     return "derived" if raw.node.has("parent") or raw.node.has("repeated_for") else "root"
 
 
@@ -210,13 +208,13 @@ def _length(node: Node, column_type: ColumnType) -> int | None:
 def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persistence) -> Entity:
     table_node = persistence.database.get("conformant_table")
     if table_node is None or table_node.value is None:
-        raise ModelError("is required", file=raw.file.name, key=persistence.database_key("conformant_table"))
+        raise ModelError("is required", file=raw.file, key=persistence.database_key("conformant_table"))
     table = _identifier(table_node, "table name")
     if table == EVENTS_TABLE:
         raise table_node.error(f"table {EVENTS_TABLE!r} is reserved for the dashboard's change log")
     id_node = persistence.database.get("conformant_id_column")
     if id_node is None or id_node.value is None:
-        raise ModelError("is required", file=raw.file.name, key=persistence.database_key("conformant_id_column"))
+        raise ModelError("is required", file=raw.file, key=persistence.database_key("conformant_id_column"))
     id_column = _identifier(id_node, "column name")
 
     fields = _fields(chain)

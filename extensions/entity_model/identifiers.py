@@ -21,10 +21,7 @@ OBJECT_PREFIX = "dashboard_"
 def identifier_problem(name: str) -> str | None:
     """Why ``name`` cannot be a table or column name, or None when it can."""
     if not _SAFE_IDENTIFIER.match(name):
-        return (
-            f"{name!r} is not a safe SQL identifier "
-            "(use letters, digits and underscores, not starting with a digit)"
-        )
+        return f"{name!r} is not a safe SQL identifier (use letters, digits and underscores, not starting with a digit)"
     if len(name) > MAX_IDENTIFIER_LENGTH:
         return f"{name!r} is longer than {MAX_IDENTIFIER_LENGTH} characters"
     return None

@@ -12,6 +12,7 @@ datetimes as ISO 8601 with a ``T`` separator.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .identifiers import index_name
 from .model import Column, Dialect, Entity
@@ -19,6 +20,9 @@ from .model import Column, Dialect, Entity
 # PostgreSQL functions take at most 100 arguments and SQLite (before 3.45) 127:
 # build large objects in chunks and merge them.
 _PAIRS_PER_CALL = {"postgresql": 50, "sqlite": 60, "mysql": 500, "mariadb": 500}
+
+
+_BREAK = "\n            "
 
 
 def quote(name: str, dialect: Dialect) -> str:
@@ -96,7 +100,9 @@ def table_elements(entity: Entity, dialect: Dialect) -> list[str]:
         elements.append(f"{name} {column_type(column, dialect, unique=unique)}{null}")
     if dialect in ("mysql", "mariadb"):
         for column in indexed_columns(entity):
-            elements.append(f"INDEX {quote(index_name(entity.table, column.name), dialect)} ({quote(column.name, dialect)})")
+            elements.append(
+                f"INDEX {quote(index_name(entity.table, column.name), dialect)} ({quote(column.name, dialect)})"
+            )
     if entity.unicity_fields:
         elements.append("UNIQUE (" + ", ".join(quote(name, dialect) for name in entity.unicity_fields) + ")")
     return elements
@@ -117,7 +123,9 @@ def _value(column: Column, row: str, dialect: Dialect) -> str:
         if column.type == "json":
             return f"CASE WHEN json_valid({ref}) THEN json({ref}) ELSE {ref} END"
         if column.type == "datetime":
-            return f"CASE WHEN substr({ref}, 11, 1) = ' ' THEN substr({ref}, 1, 10) || 'T' || substr({ref}, 12) ELSE {ref} END"
+            # Stored as text; 'YYYY-MM-DD HH:MM:SS' becomes ISO 8601 with a 'T'.
+            iso = f"substr({ref}, 1, 10) || 'T' || substr({ref}, 12)"
+            return f"CASE WHEN substr({ref}, 11, 1) = ' ' THEN {iso} ELSE {ref} END"
         return ref
     # MySQL and MariaDB
     if column.type == "boolean":
@@ -143,7 +151,8 @@ def payload(entity: Entity, row: str, dialect: Dialect) -> str:
         "mysql": "JSON_OBJECT",
         "mariadb": "JSON_OBJECT",
     }[dialect]
-    objects = [f"{builder}({', '.join(chunk)})" for chunk in chunks]
+    # One column per line keeps the generated triggers readable and their diffs small.
+    objects = [f"{builder}({_BREAK}{f',{_BREAK}'.join(chunk)})" for chunk in chunks]
     if len(objects) == 1:
         return objects[0]
     if dialect == "postgresql":
@@ -170,7 +179,7 @@ def _differs(column: Column, dialect: Dialect) -> str:
 def any_changed(entity: Entity, dialect: Dialect) -> str:
     """True when an UPDATE changed at least one data column (no-op updates are not events)."""
     conditions = [_differs(column, dialect) for column in entity.data_columns]
-    return "(" + " OR ".join(conditions) + ")" if conditions else "FALSE"
+    return "(" + f"{_BREAK}OR ".join(conditions) + ")" if conditions else "FALSE"
 
 
 def changed_columns(entity: Entity, dialect: Dialect) -> str:
@@ -179,19 +188,19 @@ def changed_columns(entity: Entity, dialect: Dialect) -> str:
     if not columns:
         return "'[]'"
     if dialect == "postgresql":
-        items = ", ".join(f"CASE WHEN {_differs(c, dialect)} THEN {literal(c.name)} END" for c in columns)
+        items = f",{_BREAK}".join(f"CASE WHEN {_differs(c, dialect)} THEN {literal(c.name)} END" for c in columns)
         return f"to_json(array_remove(ARRAY[{items}]::text[], NULL))"
     if dialect == "sqlite":
-        items = " || ".join(
+        items = f"{_BREAK}|| ".join(
             f"CASE WHEN {_differs(c, dialect)} THEN {literal(chr(34) + c.name + chr(34) + ',')} ELSE '' END"
             for c in columns
         )
         return f"'[' || rtrim({items}, ',') || ']'"
-    items = ", ".join(f"IF({_differs(c, dialect)}, {literal(chr(34) + c.name + chr(34))}, NULL)" for c in columns)
+    items = f",{_BREAK}".join(f"IF({_differs(c, dialect)}, {literal(chr(34) + c.name + chr(34))}, NULL)" for c in columns)
     return f"CONCAT('[', CONCAT_WS(',', {items}), ']')"
 
 
-FILTERS: dict[str, Callable[..., str]] = {
+FILTERS: dict[str, Callable[..., Any]] = {
     "sql_quote": quote,
     "sql_literal": literal,
     "sql_column_type": column_type,

@@ -24,12 +24,10 @@ class _StrictLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -65,7 +63,7 @@ class Node:
     path: str
 
     def error(self, message: str) -> ModelError:
-        return ModelError(message, file=self.file.name, key=self.path or None)
+        return ModelError(message, file=self.file, key=self.path or None)
 
     def _child_path(self, key: str | int) -> str:
         if isinstance(key, int):

@@ -6,6 +6,7 @@ layer can be swapped by changing this file alone.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -132,6 +133,14 @@ async def _run_sqlite(raw: Any, statements: Sequence[str]) -> None:
 
 
 async def _run_mysql(raw: Any, statements: Sequence[str], lock_name: str) -> None:
+    # "IF NOT EXISTS" on an existing table is a server warning, which the driver
+    # would print through the warnings module: expected here, so silenced.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        await _run_mysql_statements(raw, statements, lock_name)
+
+
+async def _run_mysql_statements(raw: Any, statements: Sequence[str], lock_name: str) -> None:
     async with raw.cursor() as cursor:
         await cursor.execute("SELECT GET_LOCK(%s, 60)", (lock_name,))
         (locked,) = await cursor.fetchone()

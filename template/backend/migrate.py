@@ -156,11 +156,14 @@ async def _run(target: DatabaseTarget, model: Model, *, drop: bool, entity_table
             raise MigrationError(f"{where}: {failure.message}{hint}") from None
     finally:
         await db.disconnect()
-    action = "removed change capture from" if drop else "installed change capture on"
+    if drop:
+        return f"removed change capture from {target.display} (db_events, {len(cleanup)} triggers and functions)"
     triggers = sum(len(entity.triggers) for entity in model.entities)
-    detail = f"{len(model.entities)} entities, {triggers} triggers" if not drop else "db_events and triggers"
-    cleaned = f", {len(cleanup)} leftover objects dropped" if cleanup else ""
-    return f"{action} {target.display} ({target.dialect}: {detail}{cleaned})"
+    cleaned = f"; dropped {len(cleanup)} left over from removed entities or events" if cleanup else ""
+    return (
+        f"installed change capture on {target.display} "
+        f"({len(model.entities)} entities, {triggers} triggers{cleaned})"
+    )
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import DIALECTS, TestDatabase, temporary_database
+from tests.support.paths import SHOWCASE, TEMPLATE_BACKEND_PARENT, TPCH
+from tests.support.projects import generate
+from tests.support.template_repo import snapshot_template
+
+# The generated backend's plain modules are unit-tested straight from template/.
+sys.path.insert(0, str(TEMPLATE_BACKEND_PARENT))
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot_template(tmp_path_factory.mktemp("template") / "dashboard-template")
+
+
+@pytest.fixture(scope="session")
+def tpch_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(template_repo, tmp_path_factory.mktemp("tpch") / "tpch-dashboard", TPCH)
+
+
+@pytest.fixture(scope="session")
+def showcase_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(
+        template_repo, tmp_path_factory.mktemp("showcase") / "showcase-dashboard", SHOWCASE, database="postgresql"
+    )
+
+
+@pytest.fixture(params=DIALECTS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDatabase]:
+    """A fresh database for each dialect; ``mysql`` and ``mariadb`` both run on the MariaDB server."""
+    with temporary_database(request.param, tmp_path) as db:
+        yield db

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: template checkouts, generated projects, database servers."""

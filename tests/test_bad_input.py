@@ -1,0 +1,245 @@
+"""Bad input stops generation with one clear message naming the file and the key."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from extensions.entity_model import ModelError, load_project
+from tests.support.paths import TPCH
+from tests.support.projects import copier_cli
+
+Mutation = Callable[[Path], None]
+
+
+def _replace(file: str, old: str, new: str) -> Mutation:
+    def mutate(folder: Path) -> None:
+        path = folder / file
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {file}"
+        path.write_text(text.replace(old, new, 1))
+
+    return mutate
+
+
+def _write(file: str, text: str) -> Mutation:
+    def mutate(folder: Path) -> None:
+        (folder / file).write_text(text)
+
+    return mutate
+
+
+def _remove_all(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.unlink()
+
+
+# (case id, mutation of a copy of examples/tpch, fragments the message must contain)
+CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
+    (
+        "invalid-yaml",
+        _write("broken.yaml", "entity:\n  name: Broken\n  fields: [\n"),
+        ("broken.yaml", "invalid YAML at line 4"),
+    ),
+    (
+        "duplicate-yaml-key",
+        _replace("order.yaml", '  doc: "A customer order"\n', "  doc: a\n  doc: b\n"),
+        ("order.yaml", "duplicate key 'doc'"),
+    ),
+    (
+        "missing-conformant-table",
+        _replace("order.yaml", "      conformant_table: orders\n", ""),
+        ("order.yaml", "entity.persistence.database.conformant_table", "is required"),
+    ),
+    (
+        "missing-id-column",
+        _replace("order.yaml", "      conformant_id_column: id\n", ""),
+        ("order.yaml", "conformant_id_column", "is required"),
+    ),
+    (
+        "unknown-field-type",
+        _replace(
+            "order.yaml",
+            "      - name: total_price\n        type: Float",
+            "      - name: total_price\n        type: Money",
+        ),
+        ("order.yaml", "entity.persistence.field_overrides[3].type", "unknown field type 'Money'"),
+    ),
+    (
+        "two-entities-one-table",
+        _replace("product.yaml", "conformant_table: products", "conformant_table: customers"),
+        ("product.yaml", "entity.persistence.database.conformant_table", "'customers'", "Customer", "customer.yaml"),
+    ),
+    (
+        "override-names-no-field",
+        _replace(
+            "order.yaml",
+            "      - name: clerk\n        type: String\n        args: [50]",
+            "      - name: clerck\n        type: String\n        args: [50]",
+        ),
+        ("order.yaml", "entity.persistence.field_overrides[6].name", "'clerck' names no field"),
+    ),
+    (
+        "unsafe-table-name",
+        _replace("order.yaml", "conformant_table: orders", 'conformant_table: "orders; DROP TABLE x"'),
+        ("order.yaml", "conformant_table", "not a safe SQL identifier"),
+    ),
+    (
+        "unsafe-column-name",
+        _replace(
+            "customer.yaml",
+            "      - name: phone\n        type: String\n        args: [30]",
+            "      - name: phone-number\n        type: String\n        args: [30]",
+        ),
+        ("customer.yaml", "entity.persistence.field_overrides[4].name", "'phone-number' is not a safe SQL identifier"),
+    ),
+    (
+        "too-long-column-name",
+        _replace("customer.yaml", "conformant_id_column: id", "conformant_id_column: " + "x" * 64),
+        ("customer.yaml", "conformant_id_column", "longer than 63"),
+    ),
+    ("empty-folder", _remove_all, ("holds no .yaml or .yml entity files",)),
+    (
+        "reserved-events-table",
+        _replace("order.yaml", "conformant_table: orders", "conformant_table: db_events"),
+        ("order.yaml", "reserved for the dashboard"),
+    ),
+    (
+        "duplicate-entity-name",
+        _replace("product.yaml", "  name: Product\n", "  name: Customer\n"),
+        ("product.yaml", "'Customer' is also defined in customer.yaml"),
+    ),
+    (
+        "unknown-parent",
+        _replace("order.yaml", "  source_type: root\n", "  source_type: root\n  extends: Ghost\n"),
+        ("order.yaml", "entity.extends", "unknown entity 'Ghost'"),
+    ),
+    (
+        "unknown-entity-kind",
+        _replace("order.yaml", "source_type: root", "source_type: rooted"),
+        ("order.yaml", "entity.source_type", "unknown entity type 'rooted'"),
+    ),
+    (
+        "not-an-entity-file",
+        _write("nomnom.yaml", "project: tpch\n"),
+        ("nomnom.yaml", "not an entity file"),
+    ),
+    (
+        "unicity-field-not-a-column",
+        _replace("order.yaml", "        - order_key\n    primary_key", "        - line_items\n    primary_key"),
+        ("order.yaml", "unicity_fields[0]", "'line_items' is not a persisted column"),
+    ),
+    (
+        "bad-length-arg",
+        _replace("order.yaml", "args: [50]", "args: [fifty]"),
+        ("order.yaml", "args[0]", "whole number"),
+    ),
+    (
+        "dashboard-interval-out-of-range",
+        _replace("dashboard.yaml", "interval_ms: 500", "interval_ms: 50"),
+        ("dashboard.yaml", "dashboard.polling.interval_ms", "between 100 and 5000"),
+    ),
+    (
+        "dashboard-unknown-key",
+        _replace("dashboard.yaml", "  include_reference: true", "  include_references: true"),
+        ("dashboard.yaml", "dashboard.include_references", "unknown key"),
+    ),
+    (
+        "dashboard-unknown-entity",
+        _replace("dashboard.yaml", "    - name: Customer\n", "    - name: Client\n"),
+        ("dashboard.yaml", "dashboard.entities[2].name", "no persistent entity named 'Client'"),
+    ),
+    (
+        "dashboard-bad-color",
+        _replace("dashboard.yaml", 'color: "#3b82f6"', "color: blue"),
+        ("dashboard.yaml", "dashboard.entities[0].color", "#rrggbb"),
+    ),
+    (
+        "dashboard-unknown-display-field",
+        _replace("dashboard.yaml", "display_fields: [order_key, customer_key", "display_fields: [order_key, customer"),
+        ("dashboard.yaml", "dashboard.entities[0].display_fields[1]", "Order has no column 'customer'"),
+    ),
+    (
+        "dashboard-unknown-event-type",
+        _replace("dashboard.yaml", "event_types: [insert, update]", "event_types: [insert, upsert]"),
+        ("dashboard.yaml", "dashboard.entities[2].event_types[1]", "unknown event type 'upsert'"),
+    ),
+    (
+        "dashboard-invalid-yaml",
+        _write("dashboard.yaml", "dashboard:\n  polling: {interval_ms: 500\n"),
+        ("dashboard.yaml", "invalid YAML"),
+    ),
+]
+
+
+def _prepared(tmp_path: Path, mutate: Mutation) -> Path:
+    folder = tmp_path / "entities"
+    shutil.copytree(TPCH, folder)
+    mutate(folder)
+    return folder
+
+
+@pytest.mark.parametrize(("mutate", "fragments"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_model_error_names_file_and_key(tmp_path: Path, mutate: Mutation, fragments: tuple[str, ...]) -> None:
+    folder = _prepared(tmp_path, mutate)
+    with pytest.raises(ModelError) as caught:
+        load_project(folder)
+    message = str(caught.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_missing_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="does not exist"):
+        load_project(tmp_path / "nowhere")
+
+
+def _assert_one_clear_error(result_stderr: str, fragments: tuple[str, ...]) -> None:
+    assert "Traceback" not in result_stderr
+    ours = [line for line in result_stderr.splitlines() if line.startswith("dashboard-template:")]
+    assert len(ours) == 1, result_stderr
+    for fragment in fragments:
+        assert fragment in ours[0]
+
+
+CLI_CASES = ["invalid-yaml", "missing-conformant-table", "two-entities-one-table", "dashboard-unknown-key"]
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_copier_copy_stops_with_one_line_and_writes_nothing(template_repo: Path, tmp_path: Path, case: str) -> None:
+    _, mutate, fragments = next(c for c in CASES if c[0] == case)
+    folder = _prepared(tmp_path, mutate)
+    destination = tmp_path / "project"
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
+        "--data", f"entities_dir={folder}", str(template_repo), str(destination),
+    )  # fmt: skip
+    assert result.returncode != 0
+    _assert_one_clear_error(result.stderr, fragments)
+    assert not destination.exists()
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        ("database=oracle", "must be one of postgresql, mysql, mariadb, sqlite"),
+        ("poll_interval_ms=50", "between 100 and 5000"),
+        ("poll_interval_ms=fast", "whole number"),
+        ("project_name=   ", "non-empty"),
+        ("entities_dir=/definitely/not/here", "does not exist"),
+    ],
+)
+def test_wrong_answers_give_one_clear_error(template_repo: Path, tmp_path: Path, answer: str, fragment: str) -> None:
+    destination = tmp_path / "project"
+    data = ["--data", f"entities_dir={TPCH}"] if not answer.startswith("entities_dir") else []
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *data,
+        "--data", answer, str(template_repo), str(destination),
+    )  # fmt: skip
+    assert result.returncode != 0
+    _assert_one_clear_error(result.stderr, (fragment,))
+    assert not destination.exists()
