@@ -182,6 +182,11 @@ def any_changed(entity: Entity, dialect: Dialect) -> str:
     return "(" + f"{_BREAK}OR ".join(conditions) + ")" if conditions else "FALSE"
 
 
+def _json_string(name: str) -> str:
+    """A safe identifier as a JSON string: it has nothing to escape."""
+    return f'"{name}"'
+
+
 def changed_columns(entity: Entity, dialect: Dialect) -> str:
     """A JSON array (as text on MySQL and SQLite) of the data columns an UPDATE changed."""
     columns = entity.data_columns
@@ -192,11 +197,10 @@ def changed_columns(entity: Entity, dialect: Dialect) -> str:
         return f"to_json(array_remove(ARRAY[{items}]::text[], NULL))"
     if dialect == "sqlite":
         items = f"{_BREAK}|| ".join(
-            f"CASE WHEN {_differs(c, dialect)} THEN {literal(chr(34) + c.name + chr(34) + ',')} ELSE '' END"
-            for c in columns
+            f"CASE WHEN {_differs(c, dialect)} THEN {literal(_json_string(c.name) + ',')} ELSE '' END" for c in columns
         )
         return f"'[' || rtrim({items}, ',') || ']'"
-    items = f",{_BREAK}".join(f"IF({_differs(c, dialect)}, {literal(chr(34) + c.name + chr(34))}, NULL)" for c in columns)
+    items = f",{_BREAK}".join(f"IF({_differs(c, dialect)}, {literal(_json_string(c.name))}, NULL)" for c in columns)
     return f"CONCAT('[', CONCAT_WS(',', {items}), ']')"
 
 

@@ -32,6 +32,8 @@ DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite")
 
 @dataclass(frozen=True)
 class TestDatabase:
+    __test__ = False  # a helper, not a test class
+
     dialect: str
     url: str
     name: str
