@@ -104,6 +104,46 @@ async def _existing_functions(db: Database) -> list[str]:
     return [str(row["name"]) for row in await db.fetch_all(query)]
 
 
+async def existing_columns(db: Database) -> dict[str, set[str]]:
+    """Columns of every table in the current schema, by table."""
+    if db.dialect == "sqlite":
+        query = (
+            "SELECT m.name AS table_name, p.name AS column_name "
+            "FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'"
+        )
+    elif db.dialect == "postgresql":
+        query = (
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+        )
+    else:
+        query = (
+            "SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name "
+            "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+        )
+    columns: dict[str, set[str]] = {}
+    for row in await db.fetch_all(query):
+        columns.setdefault(str(row["table_name"]), set()).add(str(row["column_name"]))
+    return columns
+
+
+def model_mismatches(model: Model, columns: dict[str, set[str]]) -> list[str]:
+    """What the tables lack compared with the model.
+
+    PostgreSQL accepts a trigger function that names a missing column and then
+    fails every insert into the table, so this is checked before installing.
+    """
+    problems: list[str] = []
+    for entity in model.entities:
+        present = columns.get(entity.table)
+        if present is None:
+            problems.append(f"no table {entity.table}")
+            continue
+        missing = [column.name for column in entity.columns if column.name not in present]
+        if missing:
+            problems.append(f"{entity.table} has no column {', '.join(missing)}")
+    return problems
+
+
 async def stale_object_drops(db: Database, model: Model | None) -> list[Statement]:
     """DROP statements for our triggers and functions that ``model`` does not define.
 
@@ -140,6 +180,14 @@ async def _run(target: DatabaseTarget, model: Model, *, drop: bool, entity_table
             for name in planned_files(target.dialect, drop=drop, entity_tables=entity_tables)
             for statement in _file_statements(target.dialect, name)
         ]
+        if not drop and not entity_tables:
+            problems = model_mismatches(model, await existing_columns(db))
+            if problems:
+                raise MigrationError(
+                    f"the tables in {target.display} do not match the entity model: {'; '.join(problems)} "
+                    "(create the tables first, or pass --create-entity-tables for demo tables; "
+                    "after changing the entity YAML, run `copier update`)"
+                )
         cleanup = await stale_object_drops(db, None if drop else model)
         if drop:
             # Our leftovers go before db_events and the entity tables they may point at.
@@ -150,10 +198,7 @@ async def _run(target: DatabaseTarget, model: Model, *, drop: bool, entity_table
             await db.run_script([statement.sql for statement in statements], lock_name=LOCK_NAME)
         except StatementFailed as failure:
             where = statements[failure.index].source if failure.index >= 0 else "locking"
-            hint = ""
-            if not drop and not entity_tables and "exist" in failure.message.lower():
-                hint = " (do the entity tables exist? --create-entity-tables creates them)"
-            raise MigrationError(f"{where}: {failure.message}{hint}") from None
+            raise MigrationError(f"{where}: {failure.message}") from None
     finally:
         await db.disconnect()
     if drop:
