@@ -81,7 +81,9 @@ def test_yaml_changes_flow_into_the_project_and_hand_edits_stay(project: Path) -
     # Remove: Customer.
     (entities / "customer.yaml").unlink()
     (entities / "dashboard.yaml").write_text(
-        (entities / "dashboard.yaml").read_text().replace("    - name: Customer\n      event_types: [insert, update]\n", "")
+        (entities / "dashboard.yaml")
+        .read_text()
+        .replace("    - name: Customer\n      event_types: [insert, update]\n", "")
     )
     commit_all(project, "entity changes")
 
@@ -126,7 +128,9 @@ def test_files_of_removed_entities_are_deleted(template_repo: Path, tmp_path: Pa
     (per_entity / "Customer.md").write_text((per_entity / "Customer.md").read_text() + "edited\n")
     (project / "entities" / "customer.yaml").unlink()
     dashboard = project / "entities" / "dashboard.yaml"
-    dashboard.write_text(dashboard.read_text().replace("    - name: Customer\n      event_types: [insert, update]\n", ""))
+    dashboard.write_text(
+        dashboard.read_text().replace("    - name: Customer\n      event_types: [insert, update]\n", "")
+    )
     commit_all(project, "remove Customer")
     update(project)
     assert sorted(path.name for path in per_entity.iterdir()) == ["Order.md", "OrderLineItem.md", "Product.md"]

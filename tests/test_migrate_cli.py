@@ -38,8 +38,12 @@ def test_twice_is_harmless_and_drop_removes_exactly_ours(tpch_project: Path, dat
 
     # Objects that are not ours survive --drop.
     if database.dialect == "postgresql":
-        database.execute("CREATE FUNCTION audit_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
-        database.execute("CREATE TRIGGER audit_orders AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit_noop()")
+        database.execute(
+            "CREATE FUNCTION audit_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$"
+        )
+        database.execute(
+            "CREATE TRIGGER audit_orders AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit_noop()"
+        )
     elif database.dialect == "sqlite":
         database.execute("CREATE TRIGGER audit_orders AFTER INSERT ON orders BEGIN SELECT 1; END")
     else:
@@ -70,7 +74,8 @@ def test_leftover_triggers_of_removed_entities_are_dropped(tpch_project: Path, d
     database.execute("CREATE TABLE legacy (id INTEGER PRIMARY KEY)")
     if database.dialect == "postgresql":
         database.execute(
-            "CREATE FUNCTION dashboard_legacy_capture() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$"
+            "CREATE FUNCTION dashboard_legacy_capture() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$"
         )
         database.execute(
             "CREATE TRIGGER dashboard_legacy_insert AFTER INSERT ON legacy "
@@ -136,7 +141,10 @@ def test_a_failing_statement_rolls_back_and_is_named(tpch_project: Path, databas
         ("sqlite:///:memory:", "names no SQLite file"),
         ("postgresql://postgres:secret@127.0.0.1:1/app", "cannot connect to postgresql://postgres:***@127.0.0.1:1/app"),
         ("mysql://root@127.0.0.1:1/app", "cannot connect to mysql://root@127.0.0.1:1/app"),
-        ("postgresql://postgres@127.0.0.1:5432/no_such_database_here", 'database "no_such_database_here" does not exist'),
+        (
+            "postgresql://postgres@127.0.0.1:5432/no_such_database_here",
+            'database "no_such_database_here" does not exist',
+        ),
         ("mariadb://root@127.0.0.1:3306/no_such_database_here", "Unknown database"),
         ("sqlite:////nonexistent-folder/x.db", "cannot connect to sqlite:////nonexistent-folder/x.db"),
     ],

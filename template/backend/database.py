@@ -32,7 +32,7 @@ class StatementFailed(RuntimeError):
 
 def describe_error(error: BaseException) -> str:
     """The driver's message on one line, without the driver's class names."""
-    args = getattr(error, "args", ())
+    args: tuple[Any, ...] = getattr(error, "args", ())
     # PyMySQL errors carry (code, message).
     if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
         text = f"{args[1]} (MySQL error {args[0]})"

@@ -112,9 +112,7 @@ async def existing_columns(db: Database) -> dict[str, set[str]]:
             "FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'"
         )
     elif db.dialect == "postgresql":
-        query = (
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
-        )
+        query = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
     else:
         query = (
             "SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name "
@@ -189,11 +187,8 @@ async def _run(target: DatabaseTarget, model: Model, *, drop: bool, entity_table
                     "after changing the entity YAML, run `copier update`)"
                 )
         cleanup = await stale_object_drops(db, None if drop else model)
-        if drop:
-            # Our leftovers go before db_events and the entity tables they may point at.
-            statements = cleanup + statements
-        else:
-            statements = statements + cleanup
+        # On --drop our leftovers go first, before the tables they hang on.
+        statements = cleanup + statements if drop else statements + cleanup
         try:
             await db.run_script([statement.sql for statement in statements], lock_name=LOCK_NAME)
         except StatementFailed as failure:
@@ -206,8 +201,7 @@ async def _run(target: DatabaseTarget, model: Model, *, drop: bool, entity_table
     triggers = sum(len(entity.triggers) for entity in model.entities)
     cleaned = f"; dropped {len(cleanup)} left over from removed entities or events" if cleanup else ""
     return (
-        f"installed change capture on {target.display} "
-        f"({len(model.entities)} entities, {triggers} triggers{cleaned})"
+        f"installed change capture on {target.display} ({len(model.entities)} entities, {triggers} triggers{cleaned})"
     )
 
 
@@ -235,9 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in planned_files(target.dialect, drop=args.drop, entity_tables=args.create_entity_tables):
                 print((MIGRATIONS_DIR / target.dialect / name).read_text(encoding="utf-8"))
             return 0
-        message = asyncio.run(
-            _run(target, load_model(), drop=args.drop, entity_tables=args.create_entity_tables)
-        )
+        message = asyncio.run(_run(target, load_model(), drop=args.drop, entity_tables=args.create_entity_tables))
     except (DatabaseUrlError, DatabaseUnavailable, MigrationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -74,9 +74,7 @@ def _entity(data: dict[str, Any]) -> Entity:
         table=data["table"],
         id_column=data["id_column"],
         kind=data["kind"],
-        columns=tuple(
-            Column(c["name"], c["type"], c["nullable"], c["primary_key"]) for c in data["columns"]
-        ),
+        columns=tuple(Column(c["name"], c["type"], c["nullable"], c["primary_key"]) for c in data["columns"]),
         display_fields=tuple(data["display_fields"]),
         color=data["color"],
         icon=data["icon"],

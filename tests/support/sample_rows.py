@@ -57,7 +57,9 @@ def update_row(entity: dict[str, Any]) -> dict[str, Any]:
 def to_sql_params(entity: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """Values as the drivers take them (JSON as text)."""
     types = {column["name"]: column["type"] for column in entity["columns"]}
-    return {name: json.dumps(value) if types[name] == "json" and value is not None else value for name, value in row.items()}
+    return {
+        name: json.dumps(value) if types[name] == "json" and value is not None else value for name, value in row.items()
+    }
 
 
 def expected_payload(entity: dict[str, Any], row_id: int, row: dict[str, Any]) -> dict[str, Any]:
