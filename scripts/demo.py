@@ -33,16 +33,10 @@ def generate() -> None:
     step(f"Generating the dashboard from {ENTITIES.relative_to(ROOT)} into {DEMO.relative_to(ROOT)}/")
     if DEMO.exists():
         shutil.rmtree(DEMO)
-    run(
-        [
-            sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet",
-            "--data", f"entities_dir={ENTITIES}",
-            "--data", "database=sqlite",
-            "--data", "project_name=TPC-H dashboard",
-            str(ROOT), str(DEMO),
-        ],  # fmt: skip
-        cwd=ROOT,
-    )
+    command = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet"]
+    command += ["--data", f"entities_dir={ENTITIES}", "--data", "database=sqlite"]
+    command += ["--data", "project_name=TPC-H dashboard", str(ROOT), str(DEMO)]
+    run(command, cwd=ROOT)
 
 
 def migrate() -> None:
