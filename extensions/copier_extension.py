@@ -84,9 +84,9 @@ def check_answers(answers: dict[str, Any]) -> bool:
     return True
 
 
-def runtime_json(model: Any) -> str:
+def runtime_json(model: Any, database: str, poll_interval_ms: Any) -> str:
     """The model as the generated backend reads it (``backend/generated/entities.json``)."""
-    return json.dumps(_answers.runtime_model(model), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_answers.runtime_model(model, database, poll_interval_ms), indent=2, ensure_ascii=False) + "\n"
 
 
 class DashboardExtension(Extension):

@@ -54,9 +54,21 @@ def answer_problem(question: str, value: Any) -> str | None:
     return check(value) if check else None
 
 
-def runtime_model(model: ProjectModel) -> dict[str, Any]:
-    """The snapshot plus the names the migration runner needs to find our triggers."""
+DEFAULT_DATABASE_URLS = {
+    "postgresql": "postgresql://dashboard:dashboard@localhost:5432/dashboard",
+    "mysql": "mysql://dashboard:dashboard@localhost:3306/dashboard",
+    "mariadb": "mariadb://dashboard:dashboard@localhost:3306/dashboard",
+    "sqlite": "sqlite:///dashboard.db",
+}
+"""DATABASE_URL when none is set: the compose service of the chosen database, or a local SQLite file."""
+
+
+def runtime_model(model: ProjectModel, database: str, poll_interval_ms: Any) -> dict[str, Any]:
+    """The snapshot, the answers the backend needs, and the names of our triggers."""
     data = model.to_snapshot()
+    data["settings"]["poll_interval_ms"] = int(str(poll_interval_ms))
+    data["settings"]["database"] = database
+    data["settings"]["default_database_url"] = DEFAULT_DATABASE_URLS[database]
     for entity, entity_data in zip(model.entities, data["entities"], strict=True):
         entity_data["triggers"] = {event: entity.trigger_name(event) for event in entity.event_types}
         entity_data["function"] = entity.function_name

@@ -6,6 +6,7 @@ layer can be swapped by changing this file alone.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -63,7 +64,8 @@ def _driver_options(dialect: Dialect, pool_size: int) -> dict[str, Any]:
 class Database:
     def __init__(self, target: DatabaseTarget, *, pool_size: int = 5):
         self.target = target
-        self._db = databases.Database(target.driver_url, **_driver_options(target.dialect, pool_size))
+        self._options = _driver_options(target.dialect, pool_size)
+        self._db = databases.Database(target.driver_url, **self._options)
 
     @property
     def dialect(self) -> Dialect:
@@ -82,6 +84,17 @@ class Database:
         if self._db.is_connected:
             await self._db.disconnect()
 
+    @property
+    def connected(self) -> bool:
+        return bool(self._db.is_connected)
+
+    async def disconnect_quietly(self) -> None:
+        """Drop the pool after a failure; a dead server must not make this raise."""
+        try:
+            await asyncio.wait_for(self.disconnect(), timeout=5)
+        except Exception:  # noqa: BLE001 - the connections are broken anyway
+            self._db = databases.Database(self.target.driver_url, **self._options)
+
     async def fetch_all(self, query: str, values: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
         rows = await self._db.fetch_all(query, dict(values or {}))
         return [row._mapping for row in rows]
@@ -91,6 +104,14 @@ class Database:
 
     async def execute(self, query: str, values: Mapping[str, Any] | None = None) -> None:
         await self._db.execute(query, dict(values or {}))
+
+    async def execute_count(self, query: str, values: Mapping[str, Any] | None = None) -> int:
+        """Run a DELETE or UPDATE and return how many rows it touched."""
+        if self.dialect in ("postgresql", "sqlite"):
+            return len(await self._db.fetch_all(f"{query} RETURNING 1", dict(values or {})))
+        async with self._db.connection() as connection:
+            await connection.execute(query, dict(values or {}))
+            return int(await connection.fetch_val("SELECT ROW_COUNT()"))
 
     async def run_script(self, statements: Sequence[str], *, lock_name: str) -> None:
         """Run DDL statements as written, holding a named lock so two runs never interleave.
@@ -119,6 +140,9 @@ async def _run_postgresql(raw: Any, statements: Sequence[str], lock_name: str) -
 
 
 async def _run_sqlite(raw: Any, statements: Sequence[str]) -> None:
+    # Write-ahead logging lets the dashboard read while the loaders write
+    # (it persists in the file; it cannot be switched inside a transaction).
+    await raw.execute("PRAGMA journal_mode = WAL")
     await raw.execute("BEGIN IMMEDIATE")
     try:
         for index, statement in enumerate(statements):

@@ -46,18 +46,27 @@ class Entity:
 
 
 @dataclass(frozen=True)
-class Settings:
+class Defaults:
+    """Defaults from the answers and dashboard.yaml; the environment overrides them (see settings.py)."""
+
     poll_interval_ms: int
     max_events_per_poll: int
     retention_days: int
     backend_port: int
     frontend_port: int
+    database: str
+    default_database_url: str
+    features: dict[str, bool]
 
 
 @dataclass(frozen=True)
 class Model:
     entities: tuple[Entity, ...]
-    settings: Settings
+    defaults: Defaults
+    raw: dict[str, Any]
+
+    def entity(self, name: str) -> Entity | None:
+        return next((entity for entity in self.entities if entity.name == name), None)
 
     @property
     def trigger_names(self) -> frozenset[str]:
@@ -90,13 +99,17 @@ def parse_model(data: dict[str, Any]) -> Model:
     settings = data["settings"]
     return Model(
         entities=tuple(_entity(item) for item in data["entities"]),
-        settings=Settings(
+        defaults=Defaults(
             poll_interval_ms=settings["poll_interval_ms"],
             max_events_per_poll=settings["max_events_per_poll"],
             retention_days=settings["retention_days"],
             backend_port=settings["backend_port"],
             frontend_port=settings["frontend_port"],
+            database=settings["database"],
+            default_database_url=settings["default_database_url"],
+            features=dict(settings["features"]),
         ),
+        raw=data,
     )
 
 

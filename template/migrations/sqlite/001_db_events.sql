@@ -7,7 +7,8 @@ CREATE TABLE IF NOT EXISTS db_events (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     entity          TEXT NOT NULL,
     event_type      TEXT NOT NULL,
-    payload         TEXT NOT NULL,
+    -- Checked: one invalid payload must never break a message for every client.
+    payload         TEXT NOT NULL CHECK (json_valid(payload)),
     changed_columns TEXT,
     created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );

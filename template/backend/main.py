@@ -1,0 +1,90 @@
+"""The FastAPI application.
+
+Run from the project root::
+
+    DATABASE_URL=postgresql://app@127.0.0.1:5432/app python -m uvicorn backend.main:app --port 8000
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from .api import router
+from .database import describe_error
+from .model import Model, load_model
+from .retention import run_retention
+from .runtime import Runtime, build_runtime
+from .settings import Settings, SettingsError, load_settings
+from .websocket import websocket_endpoint
+
+log = logging.getLogger("dashboard")
+
+ROW_COUNT_REFRESH_S = 30.0
+
+
+async def _refresh_row_counts(runtime: Runtime) -> None:
+    while True:
+        if runtime.poller.state.healthy:
+            try:
+                await runtime.stats.refresh_row_counts(runtime.db)
+            except Exception as error:  # noqa: BLE001 - retried on the next round
+                log.debug("row counts not refreshed: %s", describe_error(error))
+        await asyncio.sleep(ROW_COUNT_REFRESH_S if runtime.poller.state.healthy else 1.0)
+
+
+def create_app(settings: Settings, model: Model) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings, model)
+        app.state.runtime = runtime
+        tasks = [
+            asyncio.create_task(runtime.poller.run(), name="poller"),
+            asyncio.create_task(_refresh_row_counts(runtime), name="row-counts"),
+            asyncio.create_task(run_retention(runtime.store, settings.retention_days), name="retention"),
+        ]
+        log.info("dashboard backend on %s (%s)", settings.database.display, settings.database.dialect)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await runtime.db.disconnect_quietly()
+
+    app = FastAPI(title="Real-time dashboard", lifespan=lifespan)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET"],
+        allow_headers=["Authorization", "X-Dashboard-Token"],
+    )
+    app.include_router(router)
+    app.add_api_websocket_route("/ws", websocket_endpoint)
+    if settings.frontend_dist.is_dir():
+        app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="frontend")
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    model = load_model()
+    try:
+        settings = load_settings(model)
+    except SettingsError as error:
+        # SystemExit at import: uvicorn exits with this one line, not a traceback.
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    return create_app(settings, model)
+
+
+app = _app_from_environment()

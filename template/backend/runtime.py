@@ -1,0 +1,43 @@
+"""The live parts of a running backend, shared by the HTTP and WebSocket endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .database import Database
+from .event_store import EventStore
+from .hub import Hub
+from .model import Model
+from .poller import Poller
+from .settings import Settings
+from .stats import Stats
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    model: Model
+    db: Database
+    store: EventStore
+    poller: Poller
+    hub: Hub
+    stats: Stats
+
+
+def build_runtime(settings: Settings, model: Model) -> Runtime:
+    db = Database(settings.database, pool_size=5)
+    hub = Hub(settings.client_queue_size)
+    stats = Stats(model)
+
+    def publish(events: list, resume_after: int) -> None:  # type: ignore[type-arg]
+        stats.record(events)
+        hub.publish(events, resume_after)
+
+    poller = Poller(
+        db,
+        interval_s=settings.poll_interval_s,
+        page_size=settings.max_events_per_poll,
+        gap_timeout_s=settings.gap_timeout_s,
+        publish=publish,
+    )
+    return Runtime(settings, model, db, EventStore(db), poller, hub, stats)

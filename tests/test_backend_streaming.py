@@ -1,0 +1,178 @@
+"""The backend streams every committed change exactly once, under concurrent writers.
+
+Real uvicorn on a loopback port, real PostgreSQL / MariaDB / SQLite, eight writer
+connections with random transaction lengths (a few long ones) and rollbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.backend_server import BackendServer
+from tests.support.databases import TestDatabase, temporary_database
+from tests.support.projects import run_in_project
+from tests.support.stream_client import StreamClient, assert_exactly_once_in_writer_order
+from tests.support.tcp_proxy import TcpProxy
+from tests.support.writers import WriterPool
+
+STREAM_DIALECTS = ("postgresql", "mariadb", "sqlite")
+
+
+@pytest.fixture(params=STREAM_DIALECTS)
+def stream_db(request: pytest.FixtureRequest, tmp_path: Path, tpch_project: Path) -> Iterator[TestDatabase]:
+    with temporary_database(request.param, tmp_path) as db:
+        result = run_in_project(
+            tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
+        )
+        assert result.returncode == 0, result.stderr
+        yield db
+
+
+async def _write_for(pool: WriterPool, seconds: float) -> None:
+    pool.start()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        await asyncio.to_thread(pool.stop)
+
+
+async def test_every_client_gets_exactly_the_committed_events(tpch_project: Path, stream_db: TestDatabase) -> None:
+    with BackendServer(tpch_project, stream_db.url) as server:
+        clients = [await StreamClient(server.ws).start() for _ in range(3)]
+        pool = WriterPool(stream_db)
+        await _write_for(pool, 4.0)
+        committed = pool.committed
+        assert len(committed) > 100 and sum(log.rolled_back for log in pool.logs) > 0
+        for client in clients:
+            await client.wait_for_keys(set(committed))
+        await asyncio.sleep(0.5)  # anything extra (a duplicate, a rolled-back row) would show up now
+        for client in clients:
+            assert_exactly_once_in_writer_order(client.order_keys(), committed, client.ids)
+            await client.stop()
+
+
+async def test_resume_after_a_disconnect_has_no_gap_and_no_duplicate(
+    tpch_project: Path, stream_db: TestDatabase
+) -> None:
+    with BackendServer(tpch_project, stream_db.url) as server:
+        pool = WriterPool(stream_db).start()
+        try:
+            first = await StreamClient(server.ws).start()
+            await asyncio.sleep(1.5)
+            await first.stop()
+            resume_from = first.resume_after
+            await asyncio.sleep(1.0)  # events keep coming while the client is away
+            second = await StreamClient(server.ws).start(after=resume_from)
+            await asyncio.sleep(1.5)
+        finally:
+            await asyncio.to_thread(pool.stop)
+        committed = pool.committed
+        await second.wait_for_keys(set(committed) - set(first.order_keys()))
+        await asyncio.sleep(0.5)
+        assert len(second.ids) == len(set(second.ids)), "the second connection got an event twice"
+        # Nothing at or below the resume point is sent again.
+        assert all(event_id > resume_from for event_id in second.ids)
+        union = {e["id"]: e for e in first.events + second.events}
+        keys = [e["data"]["order_key"] for e in union.values() if e["entity"] == "Order"]
+        assert sorted(keys) == sorted(committed)
+        assert any(m.get("replay") for m in second.messages), "the seam was not replayed"
+        await second.stop()
+
+
+async def test_a_slow_client_is_dropped_without_delaying_a_fast_one(
+    tpch_project: Path, stream_db: TestDatabase
+) -> None:
+    with BackendServer(tpch_project, stream_db.url, CLIENT_QUEUE_SIZE="3", POLL_INTERVAL_MS="20") as server:
+        fast = await StreamClient(server.ws).start()
+        slow = await _stalled_websocket(server.port)
+        pool = WriterPool(stream_db, rows_per_transaction=(5, 20))
+        await _write_for(pool, 5.0)
+        await fast.wait_for_keys(set(pool.committed))
+        assert_exactly_once_in_writer_order(fast.order_keys(), pool.committed, fast.ids)
+        metrics = urllib.request.urlopen(server.http + "/metrics", timeout=5).read().decode()
+        assert "dashboard_slow_clients_disconnected_total 1" in metrics
+        slow.close()
+        await fast.stop()
+
+
+async def _stalled_websocket(port: int) -> object:
+    """A client that completes the handshake, then never reads, with a tiny receive window."""
+    import socket
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    response = sock.recv(1024)
+    assert b"101" in response.split(b"\r\n")[0]
+    return sock
+
+
+async def test_backend_restart_loses_nothing(tpch_project: Path, stream_db: TestDatabase) -> None:
+    server = BackendServer(tpch_project, stream_db.url).start()
+    try:
+        pool = WriterPool(stream_db).start()
+        try:
+            before = await StreamClient(server.ws).start()
+            await asyncio.sleep(1.0)
+            server.stop()
+            await before.wait_closed()
+            await asyncio.sleep(0.5)  # writes go on while the backend is down
+            server.start()
+            after = await StreamClient(server.ws).start(after=before.resume_after)
+            await asyncio.sleep(1.0)
+        finally:
+            await asyncio.to_thread(pool.stop)
+        await after.wait_for_keys(set(pool.committed) - set(before.order_keys()))
+        union = {e["id"]: e["data"]["order_key"] for e in before.events + after.events if e["entity"] == "Order"}
+        assert sorted(union.values()) == sorted(pool.committed)
+        assert len(after.ids) == len(set(after.ids))
+        await after.stop()
+    finally:
+        server.stop()
+
+
+async def test_database_cut_and_restored(tpch_project: Path, tmp_path: Path) -> None:
+    """The backend reaches PostgreSQL through a proxy the test cuts; /health says 503 meanwhile."""
+    with temporary_database("postgresql", tmp_path) as db:
+        result = run_in_project(
+            tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
+        )
+        assert result.returncode == 0, result.stderr
+        async with TcpProxy("127.0.0.1", 5432) as proxy:
+            url = db.url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+            with BackendServer(tpch_project, url) as server:
+                client = await StreamClient(server.ws).start()
+                pool = WriterPool(db).start()  # the writers reach the database directly
+                try:
+                    await asyncio.sleep(1.0)
+                    proxy.cut()
+                    await _wait_for_status(server, 503)
+                    await asyncio.sleep(1.0)
+                    proxy.restore()
+                    await _wait_for_status(server, 200)
+                    await asyncio.sleep(1.0)
+                finally:
+                    await asyncio.to_thread(pool.stop)
+                await client.wait_for_keys(set(pool.committed))
+                assert_exactly_once_in_writer_order(client.order_keys(), pool.committed, client.ids)
+                health = json.loads(urllib.request.urlopen(server.http + "/health", timeout=5).read())
+                assert health["status"] == "ok"
+                await client.stop()
+
+
+async def _wait_for_status(server: BackendServer, status: int, timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while server.status("/health") != status:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"/health never answered {status}")
+        await asyncio.sleep(0.1)
