@@ -113,6 +113,18 @@ class Database:
             await connection.execute(query, dict(values or {}))
             return int(await connection.fetch_val("SELECT ROW_COUNT()"))
 
+    async def existing_ids_uncommitted(self, ids: Sequence[int]) -> set[int]:
+        """MySQL / MariaDB: which of ``ids`` have a row in db_events, committed or not."""
+        found: set[int] = set()
+        async with self._db.connection() as connection:
+            for start in range(0, len(ids), 1000):
+                chunk = ",".join(str(int(i)) for i in ids[start : start + 1000])
+                # Applies to the next transaction only: the SELECT below (autocommit).
+                await connection.execute("SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
+                rows = await connection.fetch_all(f"SELECT id FROM db_events WHERE id IN ({chunk})")
+                found.update(int(row._mapping["id"]) for row in rows)
+        return found
+
     async def run_script(self, statements: Sequence[str], *, lock_name: str) -> None:
         """Run DDL statements as written, holding a named lock so two runs never interleave.
 

@@ -41,14 +41,14 @@ class Event:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(json.loads(self.to_json()))
+        decoded: dict[str, Any] = json.loads(self.to_json())
+        return decoded
 
 
-def _timestamp(value: Any) -> str:
+def _timestamp(value: object) -> str:
     if isinstance(value, datetime):
-        if value.tzinfo is None:  # MySQL sessions run in UTC (see database.py)
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # MySQL sessions run in UTC
+        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return str(value)
 
 
@@ -83,18 +83,6 @@ class EventStore:
             {"after": after, "limit": limit},
         )
         return [_event(row) for row in rows]
-
-    async def after_with_horizon(self, after: int, limit: int) -> tuple[list[Event], int | None]:
-        """New events, plus (PostgreSQL) the xmax of the snapshot that read them."""
-        if self.dialect != "postgresql":
-            return await self.after(after, limit), None
-        rows = await self.db.fetch_all(
-            f"SELECT {self._columns}, CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS horizon "
-            "FROM db_events WHERE id > :after ORDER BY id LIMIT :limit",
-            {"after": after, "limit": limit},
-        )
-        horizon = int(rows[0]["horizon"]) if rows else None
-        return [_event(row) for row in rows], horizon
 
     async def by_ids(self, ids: Sequence[int]) -> list[Event]:
         found: list[Event] = []

@@ -6,13 +6,19 @@ transaction commits later. Every skipped id is a *gap*: it is re-queried on each
 poll until it shows up, or until it can no longer show up (its transaction
 rolled back). Deciding the latter exactly, per dialect:
 
-- PostgreSQL: a gap seen by a statement whose snapshot had ``xmax = X`` is final
-  once the cluster's oldest running transaction is past X
-  (``pg_snapshot_xmin(pg_current_snapshot()) >= X``): every transaction that
-  could have held the id has ended.
-- MySQL / MariaDB: a gap seen at time T is final once no InnoDB transaction
-  that started at or before T remains (``information_schema.INNODB_TRX``; needs
-  the PROCESS privilege). Without the privilege, a timer is the fallback.
+- PostgreSQL: when a gap is seen, the newest transaction id held by any
+  running transaction is noted (transaction-id locks in ``pg_locks``, which
+  also cover prepared transactions). The gap is final once the oldest running
+  transaction of the cluster is past it (``pg_snapshot_xmin(pg_current_snapshot())``):
+  every transaction that could have held the id has ended. A snapshot's own
+  ``xmax`` cannot serve: since PostgreSQL 14 it is the newest *completed* id
+  plus one, and a transaction with a newer id may already be running.
+- MySQL / MariaDB: a gap is final once no row with its id exists even
+  uncommitted: a READ UNCOMMITTED read of the gap ids sees the rows of running
+  transactions, and a rolled-back insert leaves nothing. No privilege needed.
+  (``information_schema.INNODB_TRX`` cannot serve: it is a cache that is only
+  refreshed after 100 ms without readers, so a poller reading it more often
+  sees a frozen list.)
 - SQLite: one writer at a time, so ids commit in order: a gap is final at once.
 
 The horizon is read *before* the gaps are re-queried, so a transaction that
@@ -24,16 +30,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from .database import Database
 
 log = logging.getLogger("dashboard.gaps")
 
-# information_schema.INNODB_TRX is served from a cache refreshed at most every
-# 100 ms: a gap younger than this may miss a transaction that just started.
-_MYSQL_MIN_GAP_AGE_S = 0.25
+MIN_GAP_AGE_S = 0.1
+"""A gap is never final younger than this: an id is drawn a moment before its row
+is written (and, for a row that is its transaction's first write on PostgreSQL,
+before the transaction has an id)."""
 
 
 @dataclass(slots=True)
@@ -43,69 +49,62 @@ class Gap:
 
 
 class HorizonStrategy:
-    """How to tell that a gap can no longer be filled."""
+    """How to tell that a gap can no longer be filled (SQLite: always)."""
 
-    exact = True
-
-    async def token_for_new_gaps(self, db: Database, poll_horizon: int | None) -> Any:
+    async def token_for_new_gaps(self, db: Database) -> Any:
         return None
 
-    async def current(self, db: Database) -> Any:
+    async def current(self, db: Database, open_ids: list[int]) -> Any:
         return None
 
-    def is_final(self, gap: Gap, horizon: Any, now: float) -> bool:
+    def is_final(self, gap_id: int, gap: Gap, horizon: Any, now: float) -> bool:
         return True
 
 
-class PostgresHorizon(HorizonStrategy):
-    async def token_for_new_gaps(self, db: Database, poll_horizon: int | None) -> Any:
-        return poll_horizon  # xmax of the snapshot that saw the newer ids
+_XID_SPACE = 2**32
 
-    async def current(self, db: Database) -> Any:
+
+def _xid8_near(xid32: int, reference8: int) -> int:
+    """A 32-bit xid (as pg_locks shows it) widened to 64 bits, next to a known 64-bit xid."""
+    delta = (xid32 - reference8) % _XID_SPACE
+    if delta >= _XID_SPACE // 2:
+        delta -= _XID_SPACE
+    return reference8 + delta
+
+
+class PostgresHorizon(HorizonStrategy):
+    async def token_for_new_gaps(self, db: Database) -> Any:
+        row = (
+            await db.fetch_all(
+                "SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS reference, "
+                "(SELECT string_agg(CAST(transactionid AS text), ',') FROM pg_locks "
+                "WHERE locktype = 'transactionid') AS running"
+            )
+        )[0]
+        reference = int(row["reference"])
+        running = [_xid8_near(int(xid), reference) for xid in (row["running"] or "").split(",") if xid]
+        return max([reference, *(xid + 1 for xid in running)])
+
+    async def current(self, db: Database, open_ids: list[int]) -> Any:
         return int(await db.fetch_val("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text)"))
 
-    def is_final(self, gap: Gap, horizon: Any, now: float) -> bool:
-        return gap.token is not None and horizon >= gap.token
+    def is_final(self, gap_id: int, gap: Gap, horizon: Any, now: float) -> bool:
+        return now - gap.seen_at >= MIN_GAP_AGE_S and horizon >= gap.token
 
 
 class MySqlHorizon(HorizonStrategy):
-    def __init__(self, fallback_timeout_s: float):
-        self.fallback_timeout_s = fallback_timeout_s
+    async def current(self, db: Database, open_ids: list[int]) -> Any:
+        return await db.existing_ids_uncommitted(open_ids)
 
-    async def token_for_new_gaps(self, db: Database, poll_horizon: int | None) -> Any:
-        # Seconds resolution, like INNODB_TRX.trx_started: the comparison stays conservative.
-        return await db.fetch_val("SELECT NOW()")
-
-    async def current(self, db: Database) -> Any:
-        if not self.exact:
-            return None
-        try:
-            return ("known", await db.fetch_val("SELECT MIN(trx_started) FROM information_schema.INNODB_TRX"))
-        except Exception as error:  # noqa: BLE001 - access denied has no portable error type
-            self.exact = False
-            log.warning(
-                "cannot read information_schema.INNODB_TRX (%s): gaps in event ids now close after %.0f s; "
-                "grant PROCESS to the dashboard's database user for exact gap tracking",
-                error,
-                self.fallback_timeout_s,
-            )
-            return None
-
-    def is_final(self, gap: Gap, horizon: Any, now: float) -> bool:
-        if horizon is None:
-            return now - gap.seen_at >= self.fallback_timeout_s
-        if now - gap.seen_at < _MYSQL_MIN_GAP_AGE_S:
-            return False
-        _, oldest_started = horizon
-        seen_at: datetime = gap.token
-        return oldest_started is None or oldest_started > seen_at
+    def is_final(self, gap_id: int, gap: Gap, horizon: Any, now: float) -> bool:
+        return now - gap.seen_at >= MIN_GAP_AGE_S and gap_id not in horizon
 
 
-def horizon_strategy(dialect: str, fallback_timeout_s: float) -> HorizonStrategy:
+def horizon_strategy(dialect: str) -> HorizonStrategy:
     if dialect == "postgresql":
         return PostgresHorizon()
     if dialect in ("mysql", "mariadb"):
-        return MySqlHorizon(fallback_timeout_s)
+        return MySqlHorizon()
     return HorizonStrategy()
 
 
@@ -137,7 +136,7 @@ class GapTracker:
 
     def close_final(self, horizon: Any) -> None:
         now = time.monotonic()
-        final = [gap_id for gap_id, gap in self.open.items() if self.strategy.is_final(gap, horizon, now)]
+        final = [gap_id for gap_id, gap in self.open.items() if self.strategy.is_final(gap_id, gap, horizon, now)]
         for gap_id in final:
             del self.open[gap_id]
         self.closed_unfilled += len(final)

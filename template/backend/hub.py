@@ -27,16 +27,17 @@ class Client:
     id: int
     queue: asyncio.Queue[str]
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
-    messages_dropped: int = 0
 
-    def offer(self, message: str) -> None:
+    def offer(self, message: str) -> bool:
+        """Queue ``message``; False (and ``overflowed`` set) when the client is too far behind."""
         if self.overflowed.is_set():
-            return
+            return False
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
-            self.messages_dropped += 1
             self.overflowed.set()
+            return False
+        return True
 
 
 class Hub:
@@ -56,13 +57,16 @@ class Hub:
 
     def unregister(self, client: Client) -> None:
         self.clients.discard(client)
-        if client.overflowed.is_set():
-            self.slow_disconnects += 1
 
     def publish(self, events: list[Event], resume_after: int) -> None:
         message = events_message(events, resume_after)
         self.messages_published += 1
         self.events_published += len(events)
         for client in tuple(self.clients):
-            client.offer(message)
-            self.messages_queued += 1
+            if client.offer(message):
+                self.messages_queued += 1
+            else:
+                # Dropped at once: no more encoding or queueing for it while its
+                # connection is being closed.
+                self.clients.discard(client)
+                self.slow_disconnects += 1

@@ -22,16 +22,15 @@ def render_metrics(poller: Poller, hub: Hub) -> str:
     metric("dashboard_events_sent_total", "counter", "Events published to clients.", hub.events_published)
     metric("dashboard_messages_sent_total", "counter", "Messages queued to clients.", hub.messages_queued)
     metric("dashboard_clients", "gauge", "Connected WebSocket clients.", len(hub.clients))
-    metric(
-        "dashboard_slow_clients_disconnected_total", "counter", "Clients dropped for falling behind.",
-        hub.slow_disconnects,
-    )  # fmt: skip
+    metric("dashboard_slow_clients_total", "counter", "Clients dropped for falling behind.", hub.slow_disconnects)
     metric("dashboard_polls_total", "counter", "Polls of db_events.", state.polls)
     metric("dashboard_poll_duration_seconds_sum", "counter", "Time spent polling.", round(state.poll_seconds_total, 6))
     if durations:
         p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))]
         metric("dashboard_poll_duration_p99_seconds", "gauge", "p99 of recent poll durations.", round(p99, 6))
-    metric("dashboard_poll_lag_seconds", "gauge", "Age of the newest event when delivered.", round(state.lag_seconds, 3))
+    metric(
+        "dashboard_poll_lag_seconds", "gauge", "Age of the newest event when delivered.", round(state.lag_seconds, 3)
+    )
     age = time.monotonic() - state.last_poll_at if state.last_poll_at else -1
     metric("dashboard_last_poll_age_seconds", "gauge", "Seconds since the last successful poll.", round(age, 3))
     metric("dashboard_open_gaps", "gauge", "Skipped event ids that may still commit.", len(poller.gaps.open))

@@ -10,6 +10,7 @@ resume from.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -56,7 +57,6 @@ class Poller:
         *,
         interval_s: float,
         page_size: int,
-        gap_timeout_s: float,
         publish: Publisher,
     ):
         self.db = db
@@ -64,7 +64,7 @@ class Poller:
         self.interval_s = interval_s
         self.page_size = page_size
         self.publish = publish
-        self.gaps = GapTracker(horizon_strategy(db.dialect, gap_timeout_s))
+        self.gaps = GapTracker(horizon_strategy(db.dialect))
         self.state = PollerState()
         self._wake = asyncio.Event()
 
@@ -92,23 +92,26 @@ class Poller:
         present = set(await self.store.ids_between(low, high))
         missing = [i for i in range(low + 1, high + 1) if i not in present]
         if missing:
-            token = await self.gaps.strategy.token_for_new_gaps(self.db, await self._snapshot_xmax())
+            token = await self.gaps.strategy.token_for_new_gaps(self.db)
             self.gaps.add(missing, token)
         self.state.high = high
         self.state.started = True
         log.info("polling db_events from id %d (%d recent gaps)", high, len(missing))
 
-    async def _snapshot_xmax(self) -> int | None:
-        if self.db.dialect != "postgresql":
-            return None
-        return int(await self.db.fetch_val("SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text)"))
-
     async def poll_once(self) -> bool:
-        """One poll; returns True when a full page came back (poll again at once)."""
+        """One poll; returns True when a full page came back (poll again at once).
+
+        Order matters. The horizon is read first, so an old gap declared final
+        was surely visible to the re-query. The re-query runs after the query for
+        new ids and includes the gaps that query revealed: a transaction that
+        committed before a newer row of the same writer is always delivered no
+        later than that row. The batch is sorted by id, which for any one
+        writer is its commit order.
+        """
         started = time.perf_counter()
-        horizon = await self.gaps.strategy.current(self.db) if self.gaps.open else None
-        filled = await self.store.by_ids(sorted(self.gaps.open)) if self.gaps.open else []
-        fresh, poll_horizon = await self.store.after_with_horizon(self.state.high, self.page_size)
+        strategy = self.gaps.strategy
+        horizon = await strategy.current(self.db, sorted(self.gaps.open)) if self.gaps.open else None
+        fresh = await self.store.after(self.state.high, self.page_size)
 
         new_gaps: list[int] = []
         expected = self.state.high + 1
@@ -116,18 +119,24 @@ class Poller:
             if event.id > expected:
                 new_gaps.extend(range(expected, event.id))
             expected = event.id + 1
-        token = await self.gaps.strategy.token_for_new_gaps(self.db, poll_horizon) if new_gaps else None
+        # Read after the query that revealed the gaps: any transaction that held one
+        # of them then is either still running now, or has ended and will be seen.
+        token = await strategy.token_for_new_gaps(self.db) if new_gaps else None
+        to_fill = sorted({*self.gaps.open, *new_gaps})
+        filled = await self.store.by_ids(to_fill) if to_fill else []
 
         # From here to publish: no await, so the WebSocket endpoint always sees
         # a state consistent with what was published.
-        self.gaps.fill([event.id for event in filled])
+        filled_ids = {event.id for event in filled}
+        self.gaps.fill(list(filled_ids))
         if self.gaps.open:
-            self.gaps.close_final(horizon)  # only gaps seen before this poll's horizon was read
-        if new_gaps:
-            self.gaps.add(new_gaps, token)
+            self.gaps.close_final(horizon)  # only gaps seen before the horizon was read
+        unfilled = [gap for gap in new_gaps if gap not in filled_ids]
+        if unfilled:
+            self.gaps.add(unfilled, token)
         if fresh:
             self.state.high = fresh[-1].id
-        batch = filled + fresh
+        batch = sorted(filled + fresh, key=lambda event: event.id)
         now = time.monotonic()
         self._record(batch, time.perf_counter() - started, now)
         if batch:
@@ -179,10 +188,8 @@ class Poller:
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
 
 def _age_seconds(timestamp: str) -> float:

@@ -37,7 +37,6 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
         db,
         interval_s=settings.poll_interval_s,
         page_size=settings.max_events_per_poll,
-        gap_timeout_s=settings.gap_timeout_s,
         publish=publish,
     )
     return Runtime(settings, model, db, EventStore(db), poller, hub, stats)

@@ -27,8 +27,6 @@ class Settings:
     auth_token: str | None
     client_queue_size: int
     """Messages a client may fall behind before it is disconnected."""
-    gap_timeout_s: float
-    """How long a gap in event ids stays open when it cannot be resolved exactly."""
     frontend_dist: Path
 
 
@@ -69,6 +67,5 @@ def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Set
         cors_origins=origins,
         auth_token=token,
         client_queue_size=_int(env, "CLIENT_QUEUE_SIZE", 256, 1, 100_000),
-        gap_timeout_s=float(_int(env, "GAP_TIMEOUT_S", 300, 1, 86_400)),
         frontend_dist=Path(env.get("FRONTEND_DIST") or PROJECT_ROOT / "frontend" / "dist"),
     )

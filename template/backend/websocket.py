@@ -36,9 +36,7 @@ def _json(message: dict[str, Any]) -> str:
 async def websocket_endpoint(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
-    if not origin_ok(settings, websocket.headers) or not token_ok(
-        settings, websocket.headers, websocket.query_params
-    ):
+    if not origin_ok(settings, websocket.headers) or not token_ok(settings, websocket.headers, websocket.query_params):
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
         return
     await websocket.accept()
@@ -85,14 +83,21 @@ async def _replay(
 ) -> None:
     low, _ = await runtime.store.bounds()
     if after > high:
+        message = f"event {after} is newer than the newest event ({high}): was the database reset?"
         await websocket.send_text(
-            _json({"type": "reset", "reason": "ahead", "message": f"event {after} is newer than the newest "
-                   f"event ({high}): was the database reset?", "last_event_id": high})  # fmt: skip
+            _json({"type": "reset", "reason": "ahead", "message": message, "last_event_id": high})
         )
     elif (low is None and after < high) or (low is not None and after + 1 < low):
         await websocket.send_text(
-            _json({"type": "reset", "reason": "truncated", "message": f"events after {after} are no longer "
-                   "retained: reload", "oldest_event_id": low, "last_event_id": high})  # fmt: skip
+            _json(
+                {
+                    "type": "reset",
+                    "reason": "truncated",
+                    "message": f"events after {after} are no longer retained: reload",
+                    "oldest_event_id": low,
+                    "last_event_id": high,
+                }
+            )
         )
     cursor = after
     while cursor < high:
@@ -136,9 +141,7 @@ async def _send_queued(websocket: WebSocket, runtime: Runtime, client: Client) -
             # Queue empty: the client has everything published so far, so the
             # current watermark is a safe point to resume from.
             poller = runtime.poller
-            message = _json(
-                {"type": "heartbeat", "last_event_id": poller.state.high, "resume_after": poller.watermark}
-            )
+            message = _json({"type": "heartbeat", "last_event_id": poller.state.high, "resume_after": poller.watermark})
         await websocket.send_text(message)
 
 

@@ -84,7 +84,7 @@ class StreamClient:
 
     async def wait_for_keys(self, expected: set[str], timeout: float = 30) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
-        while set(self.order_keys()) < expected:
+        while not expected <= set(self.order_keys()):
             if asyncio.get_running_loop().time() > deadline:
                 missing = expected - set(self.order_keys())
                 raise AssertionError(f"{len(missing)} committed events never arrived, e.g. {sorted(missing)[:5]}")
