@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.databases import DIALECTS, TestDatabase, temporary_database
 from tests.support.paths import SHOWCASE, TEMPLATE_BACKEND_PARENT, TPCH
-from tests.support.projects import generate
+from tests.support.projects import generate, run_in_project
 from tests.support.template_repo import snapshot_template
 
 # The generated backend's plain modules are unit-tested straight from template/.
@@ -30,6 +30,17 @@ def showcase_project(template_repo: Path, tmp_path_factory: pytest.TempPathFacto
     return generate(
         template_repo, tmp_path_factory.mktemp("showcase") / "showcase-dashboard", SHOWCASE, database="postgresql"
     )
+
+
+@pytest.fixture(params=("postgresql", "mariadb", "sqlite"))
+def stream_db(request: pytest.FixtureRequest, tmp_path: Path, tpch_project: Path) -> Iterator[TestDatabase]:
+    """A fresh database with the example's tables and change capture, on each real server."""
+    with temporary_database(request.param, tmp_path) as db:
+        result = run_in_project(
+            tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
+        )
+        assert result.returncode == 0, result.stderr
+        yield db
 
 
 @pytest.fixture(params=DIALECTS)

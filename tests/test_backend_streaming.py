@@ -10,10 +10,7 @@ import asyncio
 import json
 import socket
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
@@ -21,18 +18,6 @@ from tests.support.projects import run_in_project
 from tests.support.stream_client import StreamClient, assert_exactly_once_in_writer_order
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.writers import WriterPool
-
-STREAM_DIALECTS = ("postgresql", "mariadb", "sqlite")
-
-
-@pytest.fixture(params=STREAM_DIALECTS)
-def stream_db(request: pytest.FixtureRequest, tmp_path: Path, tpch_project: Path) -> Iterator[TestDatabase]:
-    with temporary_database(request.param, tmp_path) as db:
-        result = run_in_project(
-            tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
-        )
-        assert result.returncode == 0, result.stderr
-        yield db
 
 
 async def _write_for(pool: WriterPool, seconds: float) -> None:

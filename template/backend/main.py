@@ -37,7 +37,9 @@ async def _refresh_row_counts(runtime: Runtime) -> None:
                 await runtime.stats.refresh_row_counts(runtime.db)
             except Exception as error:  # noqa: BLE001 - retried on the next round
                 log.debug("row counts not refreshed: %s", describe_error(error))
-        await asyncio.sleep(ROW_COUNT_REFRESH_S if runtime.poller.state.healthy else 1.0)
+                await asyncio.sleep(1.0)
+                continue
+        await asyncio.sleep(ROW_COUNT_REFRESH_S if runtime.poller.state.healthy else 0.1)
 
 
 def create_app(settings: Settings, model: Model) -> FastAPI:

@@ -31,17 +31,21 @@ class EntityStats:
     deletes: int = 0
     per_second: deque[tuple[int, int]] = field(default_factory=deque)  # (epoch second, events)
     base_rows: int | None = None
+    """Rows when last counted, as of event id ``base_event_id``."""
+    base_event_id: int = 0
     estimated: bool = False
-    inserts_at_count: int = 0
-    deletes_at_count: int = 0
+    row_changes: deque[tuple[int, int]] = field(default_factory=deque)
+    """(event id, +1 insert / -1 delete) not yet in ``base_rows``."""
 
-    def record(self, event_type: str, second: int) -> None:
+    def record(self, event_id: int, event_type: str, second: int) -> None:
         if event_type == "insert":
             self.inserts += 1
+            self.row_changes.append((event_id, 1))
         elif event_type == "update":
             self.updates += 1
         elif event_type == "delete":
             self.deletes += 1
+            self.row_changes.append((event_id, -1))
         if self.per_second and self.per_second[-1][0] == second:
             self.per_second[-1] = (second, self.per_second[-1][1] + 1)
         else:
@@ -62,10 +66,17 @@ class EntityStats:
         counts = dict(self.per_second)
         return [counts.get(s, 0) for s in range(second - RATE_WINDOW_S + 1, second + 1)]
 
+    def rebase(self, rows: int, event_id: int, estimated: bool) -> None:
+        """A fresh count, taken in the same snapshot as the newest event id ``event_id``."""
+        self.base_rows, self.base_event_id, self.estimated = rows, event_id, estimated
+        self.row_changes = deque(change for change in self.row_changes if change[0] > event_id)
+
     def rows(self) -> int | None:
         if self.base_rows is None:
             return None
-        return max(0, self.base_rows + (self.inserts - self.inserts_at_count) - (self.deletes - self.deletes_at_count))
+        return max(
+            0, self.base_rows + sum(delta for event_id, delta in self.row_changes if event_id > self.base_event_id)
+        )
 
 
 class Stats:
@@ -79,20 +90,21 @@ class Stats:
         for event in events:
             stats = self.by_entity.get(event.entity)
             if stats is not None:
-                stats.record(event.event_type, second)
+                stats.record(event.id, event.event_type, second)
 
     async def refresh_row_counts(self, db: Database) -> None:
         estimates = await _estimates(db, [entity.table for entity in self.model.entities])
         for entity in self.model.entities:
             stats = self.by_entity[entity.name]
             estimate = estimates.get(entity.table)
-            if estimate is None or estimate < EXACT_COUNT_BELOW:
-                quoted = f"`{entity.table}`" if db.dialect in ("mysql", "mariadb") else f'"{entity.table}"'
-                count, estimated = int(await db.fetch_val(f"SELECT COUNT(*) FROM {quoted}")), False
-            else:
-                count, estimated = estimate, True
-            stats.base_rows, stats.estimated = count, estimated
-            stats.inserts_at_count, stats.deletes_at_count = stats.inserts, stats.deletes
+            quoted = f"`{entity.table}`" if db.dialect in ("mysql", "mariadb") else f'"{entity.table}"'
+            exact = estimate is None or estimate < EXACT_COUNT_BELOW
+            counted = f"(SELECT COUNT(*) FROM {quoted})" if exact else str(int(estimate or 0))
+            # One statement, one snapshot: the count and the event id it is current to.
+            row = (
+                await db.fetch_all(f"SELECT {counted} AS n, (SELECT COALESCE(MAX(id), 0) FROM db_events) AS at_event")
+            )[0]
+            stats.rebase(int(row["n"]), int(row["at_event"]), estimated=not exact)
 
     def snapshot(self) -> dict[str, Any]:
         now = time.time()
