@@ -102,6 +102,7 @@ class DashboardExtension(Extension):
                 "check_answers": check_answers,
                 "runtime_json": runtime_json,
                 "slug": _answers.slug,
+                "default_database_url": _answers.DEFAULT_DATABASE_URLS.get,
                 **_sql.FILTERS,
             }
         )

@@ -1,16 +1,23 @@
-"""The README's first command (`make demo`): generate the TPC-H dashboard and run it on SQLite.
+"""The README's first command (`make demo`): generate the TPC-H dashboard and run it live on SQLite.
 
-Steps, each printed as it runs:
 1. `copier copy` of this template with examples/tpch into demo/ (regenerated on every run);
-2. `python -m backend.migrate --create-entity-tables` on demo/dashboard.db.
+2. `python -m backend.migrate --create-entity-tables` on demo/dashboard.db;
+3. the backend under uvicorn, and the data simulator writing records into the database.
+
+Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +43,7 @@ def generate() -> None:
     command = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet"]
     command += ["--data", f"entities_dir={ENTITIES}", "--data", "database=sqlite"]
     command += ["--data", "project_name=TPC-H dashboard", str(ROOT), str(DEMO)]
-    run(command, cwd=ROOT)
+    run(command, cwd=ROOT, env={"PYTHONWARNINGS": "ignore"})
 
 
 def migrate() -> None:
@@ -44,9 +51,70 @@ def migrate() -> None:
     run([sys.executable, "-m", "backend.migrate", "--create-entity-tables"], DEMO, {"DATABASE_URL": DATABASE_URL})
 
 
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit("demo: the backend stopped during startup (see its output above)")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310 - our http URL
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    sys.exit("demo: the backend did not become healthy within a minute")
+
+
+def serve(port: int, rate: float) -> None:
+    env = {**os.environ, "DATABASE_URL": DATABASE_URL}
+    url = f"http://127.0.0.1:{port}"
+    step(f"Starting the backend on {url} and the simulator ({rate:g} records/s)")
+    backend = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        cwd=DEMO, env=env,
+    )  # fmt: skip
+    processes = [backend]
+    try:
+        wait_healthy(url, backend)
+        simulator = subprocess.Popen([sys.executable, "-m", "backend.simulate", "--rate", str(rate)], cwd=DEMO, env=env)
+        processes.append(simulator)
+        page = f"{url}/" if (DEMO / "frontend" / "dist").is_dir() else f"{url}/docs"
+        print(
+            f"\nLive: {page}\n  stats: {url}/api/stats\n  events: {url}/api/events?limit=20\n"
+            f"  stream: ws://127.0.0.1:{port}/ws\nPress Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        sys.exit("demo: a process stopped unexpectedly (see its output above)")
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill` stops the children too, like Ctrl-C
+    parser = argparse.ArgumentParser(description="Generate the TPC-H example dashboard and run it live on SQLite.")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--rate", type=float, default=20.0, help="simulated records per second")
+    args = parser.parse_args()
     generate()
     migrate()
+    serve(args.port, args.rate)
 
 
 if __name__ == "__main__":

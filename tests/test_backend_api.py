@@ -98,7 +98,9 @@ async def test_stats_and_history(tpch_project: Path, stream_db: TestDatabase) ->
         await client.stop()
 
 
-async def test_entities_health_metrics_and_frontend(tpch_project: Path, sqlite_db: TestDatabase, tmp_path: Path) -> None:
+async def test_entities_health_metrics_and_frontend(
+    tpch_project: Path, sqlite_db: TestDatabase, tmp_path: Path
+) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "index.html").write_text("<!doctype html><title>dashboard</title>")

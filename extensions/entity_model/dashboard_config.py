@@ -108,7 +108,8 @@ def apply_dashboard_config(entities: list[Entity], config: DashboardConfig) -> l
         if entity.kind == "reference" and not config.settings.include_reference:
             continue
         result.append(_apply_display(entity, config.entities.get(entity.name), config))
-    return result
+    kept = {entity.name for entity in result}
+    return [entity if entity.parent in kept else replace(entity, parent="") for entity in result]
 
 
 def _apply_display(entity: Entity, display: EntityDisplay | None, config: DashboardConfig) -> Entity:

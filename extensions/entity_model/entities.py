@@ -245,6 +245,7 @@ def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persiste
         unicity_fields=tuple(unicity),
         doc=_doc(raw.node),
         source=raw.file.name,
+        parent=_parent(raw),
     )
 
 
@@ -293,6 +294,17 @@ def _override_column(override: Node, fields: dict[str, Node], id_column: str) ->
         indexed=index_node.as_bool() if index_node is not None else False,
         doc=_doc(override) or (_doc(field_node) if field_node is not None else ""),
     )
+
+
+def _parent(raw: RawEntity) -> str:
+    """The entity a derived entity is extracted from (not `extends`: that is inheritance)."""
+    node = raw.node
+    if node.has("parent") and isinstance(node.child("parent").value, str):
+        return node.child("parent").as_str()
+    repeated = node.require_mapping().get("repeated_for")
+    if isinstance(repeated, dict) and isinstance(repeated.get("entity"), str):
+        return str(repeated["entity"])
+    return ""
 
 
 def _doc(node: Node) -> str:

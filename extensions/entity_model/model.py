@@ -49,6 +49,9 @@ class Entity:
     unicity_fields: tuple[str, ...] = ()
     doc: str = ""
     source: str = ""
+    parent: str = ""
+    """For a derived entity: the entity whose records it is derived from (nomnom's
+    ``parent`` or ``repeated_for.entity``), when that entity is in the model."""
     color: str = "#3b82f6"
     icon: str = "🔹"
     display_fields: tuple[str, ...] = ()

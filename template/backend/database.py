@@ -113,6 +113,17 @@ class Database:
             await connection.execute(query, dict(values or {}))
             return int(await connection.fetch_val("SELECT ROW_COUNT()"))
 
+    def transaction(self) -> Any:
+        """``async with db.transaction():`` — the statements of this task in one transaction."""
+        return self._db.transaction()
+
+    async def insert_returning_id(self, query: str, values: Mapping[str, Any], id_column: str) -> int:
+        """Run an INSERT and return the id the database generated for it."""
+        if self.dialect in ("postgresql", "sqlite"):
+            quoted = f'"{id_column}"'
+            return int(await self._db.fetch_val(f"{query} RETURNING {quoted}", dict(values)))
+        return int(await self._db.execute(query, dict(values)))
+
     async def existing_ids_uncommitted(self, ids: Sequence[int]) -> set[int]:
         """MySQL / MariaDB: which of ``ids`` have a row in db_events, committed or not."""
         found: set[int] = set()

@@ -26,6 +26,7 @@ class Column:
     type: ColumnType
     nullable: bool
     primary_key: bool
+    length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Entity:
     event_types: tuple[EventType, ...]
     triggers: dict[str, str]
     function: str
+    unicity_fields: tuple[str, ...]
+    parent: str
     raw: dict[str, Any]
 
 
@@ -83,7 +86,9 @@ def _entity(data: dict[str, Any]) -> Entity:
         table=data["table"],
         id_column=data["id_column"],
         kind=data["kind"],
-        columns=tuple(Column(c["name"], c["type"], c["nullable"], c["primary_key"]) for c in data["columns"]),
+        columns=tuple(
+            Column(c["name"], c["type"], c["nullable"], c["primary_key"], c.get("length")) for c in data["columns"]
+        ),
         display_fields=tuple(data["display_fields"]),
         color=data["color"],
         icon=data["icon"],
@@ -91,6 +96,8 @@ def _entity(data: dict[str, Any]) -> Entity:
         event_types=tuple(data["event_types"]),
         triggers=dict(data["triggers"]),
         function=data["function"],
+        unicity_fields=tuple(data.get("unicity_fields", ())),
+        parent=data.get("parent", ""),
         raw=data,
     )
 
