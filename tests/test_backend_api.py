@@ -258,3 +258,37 @@ async def test_unreachable_database_at_startup_then_health_503(tpch_project: Pat
         assert "Connect call failed" in body["database_error"] or "refused" in body["database_error"].lower()
     finally:
         server.stop()
+
+
+def test_large_tables_use_catalog_estimates(tpch_project: Path, stream_db: TestDatabase) -> None:
+    """Past the threshold no COUNT(*) runs: the catalog estimate is used (ANALYZE refreshes it)."""
+    for number in range(30):
+        _order(stream_db, f"E-{number}")
+    if stream_db.dialect == "postgresql":
+        stream_db.execute("ANALYZE orders")
+    elif stream_db.dialect != "sqlite":
+        stream_db.execute("ANALYZE TABLE orders")
+    script = (
+        "import asyncio, sys\n"
+        "from backend import stats\n"
+        "from backend.database import Database\n"
+        "from backend.database_url import parse_database_url\n"
+        "from backend.model import load_model\n"
+        "stats.EXACT_COUNT_BELOW = 10\n"
+        "async def main():\n"
+        "    db = Database(parse_database_url(sys.argv[1]))\n"
+        "    await db.connect()\n"
+        "    s = stats.Stats(load_model())\n"
+        "    await s.refresh_row_counts(db)\n"
+        "    order = s.snapshot()['Order']\n"
+        "    print(order['total_rows'], order['rows_estimated'])\n"
+        "    await db.disconnect()\n"
+        "asyncio.run(main())\n"
+    )
+    result = run_in_project(tpch_project, "-c", script, stream_db.url)
+    assert result.returncode == 0, result.stderr
+    rows, estimated = result.stdout.split()
+    if stream_db.dialect == "sqlite":
+        assert (rows, estimated) == ("30", "False")  # SQLite has no estimates: always counted
+    else:
+        assert estimated == "True" and abs(int(rows) - 30) <= 3

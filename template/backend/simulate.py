@@ -30,9 +30,31 @@ from .database_url import DatabaseUrlError, parse_database_url
 from .model import Column, Entity, Model, load_model
 
 WORDS = (
-    "quickly furiously carefully slyly blithely final regular pending express special ironic bold even "
-    "deposits accounts packages requests instructions theodolites pinto beans foxes ideas platelets"
-).split()
+    "quickly",
+    "furiously",
+    "carefully",
+    "slyly",
+    "blithely",
+    "final",
+    "regular",
+    "pending",
+    "express",
+    "special",
+    "ironic",
+    "bold",
+    "even",
+    "deposits",
+    "accounts",
+    "packages",
+    "requests",
+    "instructions",
+    "theodolites",
+    "pinto",
+    "beans",
+    "foxes",
+    "ideas",
+    "platelets",
+)
 STATUSES = ("O", "F", "P")
 PRIORITIES = ("1-URGENT", "2-HIGH", "3-MEDIUM", "4-NOT SPECIFIED", "5-LOW")
 SEGMENTS = ("AUTOMOBILE", "BUILDING", "FURNITURE", "HOUSEHOLD", "MACHINERY")
@@ -44,7 +66,7 @@ class Simulator:
     def __init__(self, db: Database, model: Model, seed: int | None = None):
         self.db = db
         self.model = model
-        self.random = random.Random(seed)
+        self.random = random.Random(seed)  # noqa: S311 - test data, not secrets
         self.counts: Counter[str] = Counter()
         self.sequence = int(time.time())
         self.recent: dict[str, deque[int]] = {}
@@ -195,7 +217,7 @@ class Simulator:
                 if reference is not None and reference is not entity and column.name not in references:
                     references[column.name] = await self.get_or_create(reference, column.name)
         self.sequence += 1
-        fixed = dict(references)
+        fixed: dict[str, Any] = dict(references)
         for field in root.unicity_fields:
             column = next(c for c in root.columns if c.name == field)
             if column.type == "string":
