@@ -102,6 +102,8 @@ class DashboardExtension(Extension):
                 "check_answers": check_answers,
                 "runtime_json": runtime_json,
                 "slug": _answers.slug,
+                # JSON for TypeScript sources: unlike Jinja's `tojson`, keeps non-ASCII (icons) readable.
+                "ts_json": lambda value: json.dumps(value, ensure_ascii=False),
                 "default_database_url": _answers.DEFAULT_DATABASE_URLS.get,
                 **_sql.FILTERS,
             }

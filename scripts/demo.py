@@ -2,7 +2,8 @@
 
 1. `copier copy` of this template with examples/tpch into demo/ (regenerated on every run);
 2. `python -m backend.migrate --create-entity-tables` on demo/dashboard.db;
-3. the backend under uvicorn, and the data simulator writing records into the database.
+3. `npm ci` and `vite build` of the frontend;
+4. the backend under uvicorn serving it, and the data simulator writing records into the database.
 
 Ctrl-C stops everything it started.
 """
@@ -49,6 +50,15 @@ def generate() -> None:
 def migrate() -> None:
     step(f"Creating the entity tables and change capture in {DEMO.relative_to(ROOT)}/dashboard.db")
     run([sys.executable, "-m", "backend.migrate", "--create-entity-tables"], DEMO, {"DATABASE_URL": DATABASE_URL})
+
+
+def build_frontend() -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("demo: npm is not installed; the frontend needs Node.js 20 or newer with npm")
+    step("Building the frontend (npm ci, vite build)")
+    run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], DEMO / "frontend")
+    run([npm, "run", "build", "--silent"], DEMO / "frontend")
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -114,6 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     generate()
     migrate()
+    build_frontend()
     serve(args.port, args.rate)
 
 

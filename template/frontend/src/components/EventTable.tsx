@@ -1,0 +1,159 @@
+import { useEffect, useRef, useState } from "react";
+import { downloadCsv, toCsv } from "../lib/csv";
+import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
+import { Cell } from "./Cell";
+import { EntityBadge, EventBadge } from "./EventBadge";
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+export interface EventTableProps {
+  readonly title: string;
+  readonly testId: string;
+  readonly events: readonly DbEvent[];
+  readonly columns: readonly ColumnConfig[];
+  /** In the unified stream: the entity of each row, for its badge and color. */
+  readonly entities?: ReadonlyMap<string, EntityConfig>;
+  readonly color?: string;
+  readonly autoScroll: boolean;
+  readonly exportCsv: boolean;
+}
+
+export function EventTable(props: EventTableProps) {
+  const { title, events, columns, entities, color, autoScroll, exportCsv, testId } = props;
+  const scroller = useRef<HTMLDivElement>(null);
+  const [following, setFollowing] = useState(true);
+
+  // Newest rows are on top: following the live edge means staying at the top.
+  useEffect(() => {
+    if (autoScroll && following && scroller.current) scroller.current.scrollTop = 0;
+  }, [events, following, autoScroll]);
+
+  const onScroll = () => {
+    if (!autoScroll || !scroller.current) return;
+    setFollowing(scroller.current.scrollTop < 24);
+  };
+
+  const exportRows = () => {
+    const name = title.toLowerCase().replaceAll(/[^a-z0-9]+/g, "-");
+    downloadCsv(`${name}-${new Date().toISOString().slice(0, 19).replaceAll(":", "")}.csv`, toCsv(events, columns.map((c) => c.name)));
+  };
+
+  return (
+    <section
+      aria-label={title}
+      data-testid={testId}
+      className="relative rounded-lg border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900"
+    >
+      <header className="flex items-center gap-2 border-b border-slate-200 px-3 py-2 dark:border-slate-800">
+        {color ? <span aria-hidden="true" className="h-3 w-3 rounded-full" style={{ backgroundColor: color }} /> : null}
+        <h2 className="text-sm font-semibold">{title}</h2>
+        <span className="text-xs text-slate-500 dark:text-slate-400" data-testid={`${testId}-count`}>
+          {events.length} rows
+        </span>
+        {exportCsv ? (
+          <button
+            type="button"
+            onClick={exportRows}
+            className="ml-auto rounded border border-slate-300 px-2 py-1 text-xs hover:bg-slate-100 focus:outline-2 focus:outline-sky-500 dark:border-slate-700 dark:hover:bg-slate-800"
+          >
+            Export CSV
+          </button>
+        ) : null}
+      </header>
+      {!following && autoScroll ? (
+        <button
+          type="button"
+          onClick={() => setFollowing(true)}
+          className="absolute top-12 left-1/2 z-10 -translate-x-1/2 rounded-full bg-sky-600 px-3 py-1 text-xs font-medium text-white shadow"
+        >
+          Jump to live ↑
+        </button>
+      ) : null}
+      <div ref={scroller} onScroll={onScroll} className="max-h-96 overflow-auto" style={{ overflowAnchor: "auto" }}>
+        <table className="w-full border-collapse text-left text-sm">
+          <caption className="sr-only">{title}: newest first</caption>
+          <thead className="sticky top-0 bg-slate-100 text-xs uppercase text-slate-600 dark:bg-slate-800 dark:text-slate-300">
+            <tr>
+              <th scope="col" className="px-2 py-1.5 font-medium">Time</th>
+              {entities ? <th scope="col" className="px-2 py-1.5 font-medium">Entity</th> : null}
+              <th scope="col" className="px-2 py-1.5 font-medium">Event</th>
+              {entities ? (
+                <th scope="col" className="px-2 py-1.5 font-medium">Details</th>
+              ) : (
+                columns.map((column) => (
+                  <th key={column.name} scope="col" className="px-2 py-1.5 font-medium" title={column.doc || undefined}>
+                    {column.name}
+                  </th>
+                ))
+              )}
+            </tr>
+          </thead>
+          <tbody>
+            {events.length === 0 ? (
+              <tr>
+                <td colSpan={entities ? 4 : columns.length + 2} className="px-2 py-6 text-center text-slate-500">
+                  Waiting for changes…
+                </td>
+              </tr>
+            ) : (
+              events.map((event) => {
+                const entity = entities?.get(event.entity);
+                return (
+                  <tr
+                    key={event.id}
+                    data-event-id={event.id}
+                    className="row-new border-t border-slate-100 dark:border-slate-800"
+                    style={{ boxShadow: `inset 3px 0 0 ${entity?.color ?? color ?? "transparent"}` }}
+                  >
+                    <td className="px-2 py-1 whitespace-nowrap tabular-nums text-slate-500 dark:text-slate-400">
+                      <time dateTime={event.timestamp}>{timeFormat.format(new Date(event.timestamp))}</time>
+                    </td>
+                    {entity ? (
+                      <td className="px-2 py-1">
+                        <EntityBadge name={entity.name} color={entity.color} icon={entity.icon} />
+                      </td>
+                    ) : null}
+                    <td className="px-2 py-1">
+                      <EventBadge type={event.event_type} />
+                    </td>
+                    {entity ? (
+                      <td className="px-2 py-1">
+                        <Summary event={event} entity={entity} />
+                      </td>
+                    ) : (
+                      columns.map((column) => (
+                        <td
+                          key={column.name}
+                          className={`px-2 py-1 whitespace-nowrap ${event.changed?.includes(column.name) ? "font-semibold" : ""}`}
+                        >
+                          <Cell value={event.data[column.name]} column={column} />
+                        </td>
+                      ))
+                    )}
+                  </tr>
+                );
+              })
+            )}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+/** One line of an entity's display fields, for the unified stream. */
+function Summary({ event, entity }: { event: DbEvent; entity: EntityConfig }) {
+  const columns = entity.displayFields
+    .map((name) => entity.columns.find((column) => column.name === name))
+    .filter((column): column is ColumnConfig => column !== undefined);
+  return (
+    <span className="flex flex-wrap gap-x-3 gap-y-0.5">
+      {columns.map((column) => (
+        <span key={column.name}>
+          <span className="text-xs text-slate-500 dark:text-slate-400">{column.name} </span>
+          <Cell value={event.data[column.name]} column={column} />
+        </span>
+      ))}
+    </span>
+  );
+}

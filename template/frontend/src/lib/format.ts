@@ -1,0 +1,74 @@
+/** Display of a column value according to its type and name. */
+
+import type { ColumnConfig, JsonValue } from "./types";
+
+const MONEY = /(price|amount|balance|total|cost)/i;
+const LONG_TEXT = 40;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+export type Formatted =
+  | { kind: "null" }
+  | { kind: "text"; text: string; full?: string }
+  | { kind: "number"; text: string }
+  | { kind: "boolean"; value: boolean }
+  | { kind: "json"; short: string; full: string };
+
+const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 4 });
+const moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+export function isMoney(columnName: string): boolean {
+  return MONEY.test(columnName);
+}
+
+export function shorten(text: string, limit = LONG_TEXT): string {
+  return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}
+
+/** Dates stay calendar dates (no time zone shift); datetimes are shown in local time. */
+export function formatDate(value: string): string {
+  if (DATE_ONLY.test(value)) {
+    const [year, month, day] = value.split("-").map(Number);
+    return new Date(year ?? 0, (month ?? 1) - 1, day ?? 1).toLocaleDateString();
+  }
+  return value;
+}
+
+export function formatDateTime(value: string): string {
+  const moment = new Date(value);
+  return Number.isNaN(moment.getTime()) ? value : moment.toLocaleString();
+}
+
+export function formatValue(value: JsonValue | undefined, column: Pick<ColumnConfig, "name" | "type">): Formatted {
+  if (value === null || value === undefined) return { kind: "null" };
+  switch (column.type) {
+    case "integer":
+      return typeof value === "number" ? { kind: "number", text: numberFormat.format(value) } : text(value);
+    case "float":
+      if (typeof value !== "number") return text(value);
+      return { kind: "number", text: (isMoney(column.name) ? moneyFormat : numberFormat).format(value) };
+    case "boolean":
+      return typeof value === "boolean" ? { kind: "boolean", value } : text(value);
+    case "date":
+      return typeof value === "string" ? { kind: "text", text: formatDate(value) } : text(value);
+    case "datetime":
+      return typeof value === "string" ? { kind: "text", text: formatDateTime(value) } : text(value);
+    case "json": {
+      const full = JSON.stringify(value, null, 2);
+      return { kind: "json", short: shorten(JSON.stringify(value), 40), full };
+    }
+    case "string":
+      if (typeof value === "number" && isMoney(column.name)) return { kind: "number", text: moneyFormat.format(value) };
+      return text(value);
+  }
+}
+
+function text(value: JsonValue): Formatted {
+  const raw = typeof value === "string" ? value : JSON.stringify(value);
+  return raw.length > LONG_TEXT ? { kind: "text", text: shorten(raw), full: raw } : { kind: "text", text: raw };
+}
+
+/** The plain text of a value, for search and CSV (no locale formatting, nothing shortened). */
+export function plainText(value: JsonValue | undefined): string {
+  if (value === null || value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}

@@ -1,0 +1,115 @@
+/** The dashboard's data: per-entity ring buffers, the unified stream, counters and rates. */
+
+import type { DbEvent, EntityConfig, EventType } from "./types";
+
+export const STREAM_CAP = 1000;
+export const RATE_WINDOW_S = 60;
+
+export interface EntityCounts {
+  insert: number;
+  update: number;
+  delete: number;
+}
+
+export interface DashboardData {
+  /** Newest first, at most `maxRecords` per entity. */
+  readonly byEntity: Readonly<Record<string, readonly DbEvent[]>>;
+  /** Every entity, newest first, at most STREAM_CAP. */
+  readonly stream: readonly DbEvent[];
+  readonly counts: Readonly<Record<string, EntityCounts>>;
+  /** Events per second for the last RATE_WINDOW_S seconds, oldest first, per entity. */
+  readonly perSecond: Readonly<Record<string, readonly number[]>>;
+  readonly rateSecond: number;
+  readonly lastEventAt: number | null;
+  readonly received: number;
+}
+
+export function emptyData(entities: readonly EntityConfig[], nowMs = Date.now()): DashboardData {
+  const byEntity: Record<string, DbEvent[]> = {};
+  const counts: Record<string, EntityCounts> = {};
+  const perSecond: Record<string, number[]> = {};
+  for (const entity of entities) {
+    byEntity[entity.name] = [];
+    counts[entity.name] = { insert: 0, update: 0, delete: 0 };
+    perSecond[entity.name] = new Array<number>(RATE_WINDOW_S).fill(0);
+  }
+  return { byEntity, stream: [], counts, perSecond, rateSecond: Math.floor(nowMs / 1000), lastEventAt: null, received: 0 };
+}
+
+/** Move the per-second windows forward to `second`, dropping what fell out. */
+function advanceRates(data: DashboardData, second: number): Record<string, number[]> {
+  const shift = second - data.rateSecond;
+  const next: Record<string, number[]> = {};
+  for (const [name, window] of Object.entries(data.perSecond)) {
+    if (shift <= 0) next[name] = [...window];
+    else if (shift >= RATE_WINDOW_S) next[name] = new Array<number>(RATE_WINDOW_S).fill(0);
+    else next[name] = [...window.slice(shift), ...new Array<number>(shift).fill(0)];
+  }
+  return next;
+}
+
+export function tick(data: DashboardData, nowMs: number): DashboardData {
+  const second = Math.floor(nowMs / 1000);
+  if (second === data.rateSecond) return data;
+  return { ...data, perSecond: advanceRates(data, second), rateSecond: second };
+}
+
+/**
+ * Apply a batch (already de-duplicated) in arrival order. `counted` is false for
+ * history loaded at startup: shown, but not counted as this session's changes.
+ */
+export function applyEvents(
+  data: DashboardData,
+  events: readonly DbEvent[],
+  entities: readonly EntityConfig[],
+  nowMs: number,
+  counted = true,
+): DashboardData {
+  if (events.length === 0) return tick(data, nowMs);
+  const second = Math.floor(nowMs / 1000);
+  const perSecond = advanceRates(data, second);
+  const caps = new Map(entities.map((entity) => [entity.name, entity.maxRecords]));
+  const fresh = new Map<string, DbEvent[]>();
+  const counts = { ...data.counts };
+  for (const event of events) {
+    const cap = caps.get(event.entity);
+    if (cap === undefined) continue; // an entity this build does not know
+    let list = fresh.get(event.entity);
+    if (list === undefined) {
+      list = [];
+      fresh.set(event.entity, list);
+    }
+    list.push(event);
+    if (counted && event.event_type !== "unknown") {
+      const previous = counts[event.entity] ?? { insert: 0, update: 0, delete: 0 };
+      counts[event.entity] = { ...previous, [event.event_type as EventType]: previous[event.event_type as EventType] + 1 };
+      const window = perSecond[event.entity];
+      if (window) window[RATE_WINDOW_S - 1] = (window[RATE_WINDOW_S - 1] ?? 0) + 1;
+    }
+  }
+  const byEntity: Record<string, readonly DbEvent[]> = { ...data.byEntity };
+  for (const [name, list] of fresh) {
+    const cap = caps.get(name) ?? 0;
+    byEntity[name] = [...list.reverse(), ...(data.byEntity[name] ?? [])].slice(0, cap);
+  }
+  const known = events.filter((event) => caps.has(event.entity));
+  const stream = [...[...known].reverse(), ...data.stream].slice(0, STREAM_CAP);
+  return {
+    byEntity,
+    stream,
+    counts,
+    perSecond,
+    rateSecond: second,
+    lastEventAt: counted ? nowMs : data.lastEventAt,
+    received: data.received + (counted ? known.length : 0),
+  };
+}
+
+export function eventsPerSecond(data: DashboardData, seconds = 10): number {
+  let total = 0;
+  for (const window of Object.values(data.perSecond)) {
+    // The current second is still filling: use the `seconds` complete ones before it.
+    for (const count of window.slice(RATE_WINDOW_S - 1 - seconds, RATE_WINDOW_S - 1)) total += count;
+  }
+  return total / seconds;
+}

@@ -1,0 +1,76 @@
+/** The shapes shared by the generated entity model, the backend protocol and the UI. */
+
+export type ColumnType = "string" | "integer" | "float" | "boolean" | "date" | "datetime" | "json";
+export type EventType = "insert" | "update" | "delete";
+export type EntityKind = "root" | "derived" | "reference";
+
+export interface ColumnConfig {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly nullable: boolean;
+  readonly primaryKey: boolean;
+  readonly length: number | null;
+  readonly doc: string;
+}
+
+export interface EntityConfig {
+  readonly name: string;
+  readonly table: string;
+  readonly kind: EntityKind;
+  readonly idColumn: string;
+  readonly color: string;
+  readonly icon: string;
+  readonly doc: string;
+  readonly columns: readonly ColumnConfig[];
+  readonly displayFields: readonly string[];
+  readonly maxRecords: number;
+  readonly eventTypes: readonly EventType[];
+}
+
+export interface Features {
+  readonly statistics: boolean;
+  readonly filters: boolean;
+  readonly search: boolean;
+  readonly pause: boolean;
+  readonly autoScroll: boolean;
+  readonly exportCsv: boolean;
+  readonly darkMode: boolean;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One change, as the backend streams it. */
+export interface DbEvent {
+  readonly id: number;
+  readonly entity: string;
+  readonly event_type: EventType | "unknown";
+  readonly data: Readonly<Record<string, JsonValue>>;
+  readonly changed: readonly string[] | null;
+  readonly timestamp: string;
+}
+
+export type ServerMessage =
+  | {
+      type: "hello";
+      last_event_id: number;
+      resume_after: number;
+      poll_interval_ms: number;
+      server_time: number;
+    }
+  | { type: "events"; events: DbEvent[]; resume_after: number; replay?: boolean }
+  | { type: "heartbeat"; last_event_id: number; resume_after: number }
+  | {
+      type: "reset";
+      reason: "truncated" | "ahead";
+      message: string;
+      oldest_event_id?: number | null;
+      last_event_id: number;
+    }
+  | { type: "pong"; id?: unknown }
+  | { type: "error"; message: string };
+
+export type ConnectionStatus =
+  | { state: "connecting" }
+  | { state: "live" }
+  | { state: "reconnecting"; attempt: number; retryAt: number }
+  | { state: "offline" };

@@ -1,0 +1,23 @@
+import tailwindcss from "@tailwindcss/vite";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vitest/config";
+
+// In development the backend runs on its own port; the dev server forwards
+// the API and the WebSocket to it, so the page talks to one origin as in production.
+const backend = process.env.BACKEND_URL ?? "http://127.0.0.1:8000";
+
+export default defineConfig({
+  plugins: [react(), tailwindcss()],
+  server: {
+    proxy: {
+      "/api": backend,
+      "/health": backend,
+      "/ws": { target: backend.replace(/^http/, "ws"), ws: true },
+    },
+  },
+  build: { outDir: "dist", sourcemap: true },
+  test: {
+    environment: "jsdom",
+    include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
+  },
+});
