@@ -1,0 +1,118 @@
+"""The generated frontend: its own checks (TypeScript strict, vitest, build) and the live page in Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.backend_server import BackendServer
+from tests.support.databases import TestDatabase
+from tests.support.frontend import browser_page, install_and_build, node_tool
+
+APPEAR_WITHIN_MS = 2000
+
+
+@pytest.fixture(scope="session")
+def built_frontend(tpch_project: Path) -> Path:
+    frontend = tpch_project / "frontend"
+    install_and_build(frontend)
+    return frontend
+
+
+def test_typescript_strict_and_unit_tests(built_frontend: Path) -> None:
+    typecheck = node_tool(built_frontend, "typescript/bin/tsc", "--noEmit")
+    assert typecheck.returncode == 0, typecheck.stdout + typecheck.stderr
+    unit = node_tool(built_frontend, "vitest/vitest.mjs", "run")
+    assert unit.returncode == 0, unit.stdout + unit.stderr
+    assert re.search(r"Tests\s+\d+ passed", re.sub(r"\x1b\[[0-9;]*m", "", unit.stdout)), unit.stdout
+    assert (built_frontend / "dist" / "index.html").exists()
+
+
+def _order(db: TestDatabase, key: str, price: float = 10.5) -> int:
+    return db.insert(
+        "orders",
+        {"order_key": key, "customer_key": "C-1", "order_status": "O", "total_price": price, "order_date": "2024-05-01"},
+    )
+
+
+@pytest.fixture
+def live_page(tpch_project: Path, built_frontend: Path, stream_db: TestDatabase) -> Iterator[tuple[Any, BackendServer]]:
+    server = BackendServer(tpch_project, stream_db.url, POLL_INTERVAL_MS="100").start()
+    try:
+        with browser_page(accept_downloads=True, viewport={"width": 1400, "height": 1000}) as page:
+            page.goto(server.http + "/")
+            page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+            yield page, server
+    finally:
+        server.stop()
+
+
+def _row(page: Any, table: str, key: str) -> Any:
+    return page.get_by_test_id(f"table-{table}").locator("tr", has_text=key)
+
+
+def test_rows_inserted_with_sql_appear_and_controls_work(live_page: tuple[Any, BackendServer], stream_db: TestDatabase) -> None:
+    page, _ = live_page
+    _order(stream_db, "E2E-ALPHA", 1234.5)
+    _row(page, "Order", "E2E-ALPHA").wait_for(timeout=APPEAR_WITHIN_MS)
+    assert "1,234.50" in _row(page, "Order", "E2E-ALPHA").inner_text()  # money: two decimals
+    stream_db.insert("products", {"part_key": "P-E2E", "name": "bolt", "retail_price": 2.0})
+    _row(page, "Product", "P-E2E").wait_for(timeout=APPEAR_WITHIN_MS)
+
+    # Search narrows the rows shown.
+    _order(stream_db, "E2E-BETA")
+    _row(page, "Order", "E2E-BETA").wait_for(timeout=APPEAR_WITHIN_MS)
+    page.get_by_label("Search the rows shown").fill("beta")
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=table-Order]').innerText.includes('E2E-ALPHA')"
+    )
+    assert _row(page, "Order", "E2E-BETA").count() == 1
+    page.get_by_label("Search the rows shown").fill("")
+
+    # The entity filter hides a table, and remembers it across a reload.
+    page.get_by_text("Product", exact=False).locator("xpath=ancestor-or-self::label").first.click()
+    page.get_by_test_id("table-Product").wait_for(state="detached")
+    page.reload()
+    page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+    assert page.get_by_test_id("table-Product").count() == 0
+
+    # Pause keeps receiving but shows nothing new until resumed.
+    page.get_by_role("button", name=re.compile("Pause")).click()
+    _order(stream_db, "E2E-PAUSED")
+    page.get_by_role("button", name=re.compile(r"Resume \(1 waiting\)")).wait_for(timeout=5000)
+    assert _row(page, "Order", "E2E-PAUSED").count() == 0
+    page.get_by_role("button", name=re.compile("Resume")).click()
+    _row(page, "Order", "E2E-PAUSED").wait_for(timeout=APPEAR_WITHIN_MS)
+
+    # CSV export of the rows shown, honoring the search.
+    page.get_by_label("Search the rows shown").fill("e2e-")
+    page.wait_for_timeout(400)
+    with page.expect_download() as download_info:
+        page.get_by_test_id("table-Order").get_by_role("button", name="Export CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
+    assert sorted(row["order_key"] for row in rows) == ["E2E-ALPHA", "E2E-BETA", "E2E-PAUSED"]
+    assert {row["event_type"] for row in rows} == {"insert"}
+
+
+def test_page_recovers_after_a_backend_restart(live_page: tuple[Any, BackendServer], stream_db: TestDatabase) -> None:
+    page, server = live_page
+    _order(stream_db, "BEFORE-RESTART")
+    _row(page, "Order", "BEFORE-RESTART").wait_for(timeout=APPEAR_WITHIN_MS)
+    server.stop()
+    page.get_by_test_id("connection-status").filter(has_text="Reconnecting").wait_for(timeout=10_000)
+    missed = [f"DURING-RESTART-{n}" for n in range(5)]
+    for key in missed:
+        _order(stream_db, key)
+    server.start()
+    page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=60_000)
+    _order(stream_db, "AFTER-RESTART")
+    for key in [*missed, "AFTER-RESTART"]:
+        _row(page, "Order", key).wait_for(timeout=10_000)
+    table = page.get_by_test_id("table-Order").inner_text()
+    assert table.count("BEFORE-RESTART") == 1  # no row shown twice
