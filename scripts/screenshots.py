@@ -18,7 +18,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import demo  # noqa: E402
-
 from tests.support.frontend import browser_page  # noqa: E402
 
 PORT = 8191

@@ -37,7 +37,13 @@ def test_typescript_strict_and_unit_tests(built_frontend: Path) -> None:
 def _order(db: TestDatabase, key: str, price: float = 10.5) -> int:
     return db.insert(
         "orders",
-        {"order_key": key, "customer_key": "C-1", "order_status": "O", "total_price": price, "order_date": "2024-05-01"},
+        {
+            "order_key": key,
+            "customer_key": "C-1",
+            "order_status": "O",
+            "total_price": price,
+            "order_date": "2024-05-01",
+        },
     )
 
 
@@ -57,7 +63,9 @@ def _row(page: Any, table: str, key: str) -> Any:
     return page.get_by_test_id(f"table-{table}").locator("tr", has_text=key)
 
 
-def test_rows_inserted_with_sql_appear_and_controls_work(live_page: tuple[Any, BackendServer], stream_db: TestDatabase) -> None:
+def test_rows_inserted_with_sql_appear_and_controls_work(
+    live_page: tuple[Any, BackendServer], stream_db: TestDatabase
+) -> None:
     page, _ = live_page
     _order(stream_db, "E2E-ALPHA", 1234.5)
     _row(page, "Order", "E2E-ALPHA").wait_for(timeout=APPEAR_WITHIN_MS)
@@ -69,9 +77,7 @@ def test_rows_inserted_with_sql_appear_and_controls_work(live_page: tuple[Any, B
     _order(stream_db, "E2E-BETA")
     _row(page, "Order", "E2E-BETA").wait_for(timeout=APPEAR_WITHIN_MS)
     page.get_by_label("Search the rows shown").fill("beta")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=table-Order]').innerText.includes('E2E-ALPHA')"
-    )
+    page.wait_for_function("() => !document.querySelector('[data-testid=table-Order]').innerText.includes('E2E-ALPHA')")
     assert _row(page, "Order", "E2E-BETA").count() == 1
     page.get_by_label("Search the rows shown").fill("")
 
@@ -116,3 +122,37 @@ def test_page_recovers_after_a_backend_restart(live_page: tuple[Any, BackendServ
         _row(page, "Order", key).wait_for(timeout=10_000)
     table = page.get_by_test_id("table-Order").inner_text()
     assert table.count("BEFORE-RESTART") == 1  # no row shown twice
+
+
+def test_feature_flags_of_dashboard_yaml_hide_features(template_repo: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.support.databases import temporary_database
+    from tests.support.paths import TPCH
+    from tests.support.projects import generate, run_in_project
+
+    entities = tmp_path / "entities"
+    shutil.copytree(TPCH, entities)
+    flags = ("statistics", "filters", "search", "pause", "auto_scroll", "export_csv", "dark_mode")
+    (entities / "dashboard.yaml").write_text(
+        "dashboard:\n  features:\n" + "".join(f"    {flag}: false\n" for flag in flags)
+    )
+    project = generate(template_repo, tmp_path / "project", entities)
+    install_and_build(project / "frontend")
+    with temporary_database("sqlite", tmp_path) as db:
+        migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables",
+                                  env={"DATABASE_URL": db.url})  # fmt: skip
+        assert migrated.returncode == 0, migrated.stderr
+        with BackendServer(project, db.url) as server, browser_page() as page:
+            page.goto(server.http + "/")
+            page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+            _order(db, "FLAGS-1")
+            _row(page, "Order", "FLAGS-1").wait_for(timeout=APPEAR_WITHIN_MS)
+            assert page.get_by_label("Search the rows shown").count() == 0
+            assert page.get_by_role("button", name=re.compile("Pause")).count() == 0
+            assert page.get_by_role("button", name="Export CSV").count() == 0
+            assert page.get_by_role("button", name=re.compile("Dark|Light")).count() == 0
+            assert page.get_by_test_id("stats-Order").count() == 0
+            assert page.get_by_role("group", name="Entities shown").count() == 0
+            # The tables themselves stay: the flags hide controls, not data.
+            assert page.get_by_test_id("table-Customer").count() == 1

@@ -15,11 +15,16 @@ const TOKEN = new URLSearchParams(window.location.search).get("token");
 const BASE_URL = window.location.origin;
 const entityByName = new Map(ENTITIES.map((entity) => [entity.name, entity]));
 
-function displayColumns(entity: EntityConfig): ColumnConfig[] {
-  return entity.displayFields
-    .map((name) => entity.columns.find((column) => column.name === name))
-    .filter((column): column is ColumnConfig => column !== undefined);
-}
+/** Computed once: stable arrays let the memoized rows skip re-rendering. */
+const displayColumns = new Map(
+  ENTITIES.map((entity: EntityConfig) => [
+    entity.name,
+    entity.displayFields
+      .map((name) => entity.columns.find((column) => column.name === name))
+      .filter((column): column is ColumnConfig => column !== undefined),
+  ]),
+);
+const NO_COLUMNS: ColumnConfig[] = [];
 
 function useTheme(): [boolean, () => void] {
   const [theme, setTheme] = usePersistentState<"light" | "dark" | null>("dashboard.theme", null);
@@ -149,7 +154,7 @@ export function App() {
               title={`${entity.icon} ${entity.name}`}
               color={entity.color}
               events={filtered.byEntity.get(entity.name) ?? []}
-              columns={displayColumns(entity)}
+              columns={displayColumns.get(entity.name) ?? NO_COLUMNS}
               autoScroll={FEATURES.autoScroll}
               exportCsv={FEATURES.exportCsv}
             />
@@ -159,7 +164,8 @@ export function App() {
             testId="table-stream"
             title="All changes"
             events={filtered.stream}
-            columns={[]}
+            columns={NO_COLUMNS}
+            csvFields={[...new Set(visible.flatMap((entity) => entity.displayFields))]}
             entities={entityByName}
             autoScroll={FEATURES.autoScroll}
             exportCsv={FEATURES.exportCsv}

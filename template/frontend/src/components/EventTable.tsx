@@ -1,9 +1,10 @@
-import { useEffect, useRef, useState } from "react";
+import { memo, useEffect, useRef, useState } from "react";
 import { downloadCsv, toCsv } from "../lib/csv";
 import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { EntityBadge, EventBadge } from "./EventBadge";
 
+const RENDER_STEP = 50;
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 export interface EventTableProps {
@@ -16,12 +17,17 @@ export interface EventTableProps {
   readonly color?: string;
   readonly autoScroll: boolean;
   readonly exportCsv: boolean;
+  /** Data fields of the CSV; by default the table's columns. */
+  readonly csvFields?: readonly string[];
 }
 
 export function EventTable(props: EventTableProps) {
-  const { title, events, columns, entities, color, autoScroll, exportCsv, testId } = props;
+  const { title, events, columns, entities, color, autoScroll, exportCsv, testId, csvFields } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const [following, setFollowing] = useState(true);
+  const [limit, setLimit] = useState(RENDER_STEP);
+  // The buffer may hold more (for search and export); the DOM holds what is looked at.
+  const shown = events.length > limit ? events.slice(0, limit) : events;
 
   // Newest rows are on top: following the live edge means staying at the top.
   useEffect(() => {
@@ -35,7 +41,7 @@ export function EventTable(props: EventTableProps) {
 
   const exportRows = () => {
     const name = title.toLowerCase().replaceAll(/[^a-z0-9]+/g, "-");
-    downloadCsv(`${name}-${new Date().toISOString().slice(0, 19).replaceAll(":", "")}.csv`, toCsv(events, columns.map((c) => c.name)));
+    downloadCsv(`${name}-${new Date().toISOString().slice(0, 19).replaceAll(":", "")}.csv`, toCsv(events, csvFields ?? columns.map((c) => c.name)));
   };
 
   return (
@@ -96,46 +102,27 @@ export function EventTable(props: EventTableProps) {
                 </td>
               </tr>
             ) : (
-              events.map((event) => {
-                const entity = entities?.get(event.entity);
-                return (
-                  <tr
-                    key={event.id}
-                    data-event-id={event.id}
-                    className="row-new border-t border-slate-100 dark:border-slate-800"
-                    style={{ boxShadow: `inset 3px 0 0 ${entity?.color ?? color ?? "transparent"}` }}
-                  >
-                    <td className="px-2 py-1 whitespace-nowrap tabular-nums text-slate-500 dark:text-slate-400">
-                      <time dateTime={event.timestamp}>{timeFormat.format(new Date(event.timestamp))}</time>
-                    </td>
-                    {entity ? (
-                      <td className="px-2 py-1">
-                        <EntityBadge name={entity.name} color={entity.color} icon={entity.icon} />
-                      </td>
-                    ) : null}
-                    <td className="px-2 py-1">
-                      <EventBadge type={event.event_type} />
-                    </td>
-                    {entity ? (
-                      <td className="px-2 py-1">
-                        <Summary event={event} entity={entity} />
-                      </td>
-                    ) : (
-                      columns.map((column) => (
-                        <td
-                          key={column.name}
-                          className={`px-2 py-1 whitespace-nowrap ${event.changed?.includes(column.name) ? "font-semibold" : ""}`}
-                        >
-                          <Cell value={event.data[column.name]} column={column} />
-                        </td>
-                      ))
-                    )}
-                  </tr>
-                );
-              })
+              shown.map((event) => (
+                <EventRow
+                  key={event.id}
+                  event={event}
+                  columns={columns}
+                  entity={entities?.get(event.entity)}
+                  color={color}
+                />
+              ))
             )}
           </tbody>
         </table>
+        {events.length > limit ? (
+          <button
+            type="button"
+            onClick={() => setLimit(limit + RENDER_STEP)}
+            className="w-full border-t border-slate-200 py-1.5 text-xs text-sky-700 hover:bg-slate-50 dark:border-slate-800 dark:text-sky-300 dark:hover:bg-slate-800"
+          >
+            Show {Math.min(RENDER_STEP, events.length - limit)} more of {events.length}
+          </button>
+        ) : null}
       </div>
     </section>
   );
@@ -157,3 +144,47 @@ function Summary({ event, entity }: { event: DbEvent; entity: EntityConfig }) {
     </span>
   );
 }
+
+interface EventRowProps {
+  readonly event: DbEvent;
+  readonly columns: readonly ColumnConfig[];
+  readonly entity: EntityConfig | undefined;
+  readonly color: string | undefined;
+}
+
+/** Rows never change once received: memoized, a new event renders one row, not the table. */
+const EventRow = memo(function EventRow({ event, columns, entity, color }: EventRowProps) {
+  return (
+    <tr
+      data-event-id={event.id}
+      className="row-new border-t border-slate-100 dark:border-slate-800"
+      style={{ boxShadow: `inset 3px 0 0 ${entity?.color ?? color ?? "transparent"}` }}
+    >
+      <td className="px-2 py-1 whitespace-nowrap tabular-nums text-slate-500 dark:text-slate-400">
+        <time dateTime={event.timestamp}>{timeFormat.format(new Date(event.timestamp))}</time>
+      </td>
+      {entity ? (
+        <td className="px-2 py-1">
+          <EntityBadge name={entity.name} color={entity.color} icon={entity.icon} />
+        </td>
+      ) : null}
+      <td className="px-2 py-1">
+        <EventBadge type={event.event_type} />
+      </td>
+      {entity ? (
+        <td className="px-2 py-1">
+          <Summary event={event} entity={entity} />
+        </td>
+      ) : (
+        columns.map((column) => (
+          <td
+            key={column.name}
+            className={`px-2 py-1 whitespace-nowrap ${event.changed?.includes(column.name) ? "font-semibold" : ""}`}
+          >
+            <Cell value={event.data[column.name]} column={column} />
+          </td>
+        ))
+      )}
+    </tr>
+  );
+});

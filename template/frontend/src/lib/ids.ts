@@ -4,7 +4,9 @@ export class IdWindow {
   private readonly order: number[] = [];
   private head = 0;
 
-  constructor(private readonly capacity = 200_000) {}
+  // A replay after a reconnect repeats at most the events since the last resume point:
+  // seconds of traffic, far fewer than this. Bounded, so memory stays flat.
+  constructor(private readonly capacity = 10_000) {}
 
   /** True the first time an id is seen. */
   add(id: number): boolean {
