@@ -38,7 +38,7 @@ def snapshot_template(destination: Path) -> Path:
     to play a newer template version.
     """
     destination.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", "node_modules", "dist")
     for part in TEMPLATE_PARTS:
         source = ROOT / part
         if source.is_dir():
