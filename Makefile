@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements-dev.txt template/requirements.txt
 setup: $(VENV)/.installed
 
 demo: setup
-	$(PY) scripts/demo.py
+	$(PY) scripts/live_demo.py
 
 test: setup
 	$(PY) -m pytest

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import demo  # noqa: E402
+import live_demo as demo  # noqa: E402
+
 from tests.support.frontend import browser_page  # noqa: E402
 
 PORT = 8191
