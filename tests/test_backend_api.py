@@ -35,6 +35,24 @@ def get(server: BackendServer, path: str, headers: dict[str, str] | None = None)
         return error.code, json.loads(body) if body.startswith("{") else body, dict(error.headers)
 
 
+def run_with_database(project: Path, url: str, setup: str, body: str) -> Any:
+    """Run ``body`` in the generated project with ``db``, a connected backend Database."""
+    indented = "".join(f"    {line}\n" for line in body.splitlines())
+    script = (
+        "import asyncio, sys\n"
+        "from backend.database import Database\n"
+        "from backend.database_url import parse_database_url\n"
+        f"{setup}"
+        "async def main():\n"
+        "    db = Database(parse_database_url(sys.argv[1]))\n"
+        "    await db.connect()\n"
+        f"{indented}"
+        "    await db.disconnect()\n"
+        "asyncio.run(main())\n"
+    )
+    return run_in_project(project, "-c", script, url)
+
+
 def _order(db: TestDatabase, key: str) -> int:
     return db.insert(
         "orders",
@@ -208,21 +226,12 @@ async def test_retention_deletes_old_events_in_batches(tpch_project: Path, strea
         _order(stream_db, f"R-{number}")
     old = "2020-01-01T00:00:00.000Z" if stream_db.dialect == "sqlite" else "2020-01-01 00:00:00"
     stream_db.execute(f"UPDATE db_events SET created_at = {stream_db.placeholder} WHERE id <= 20", (old,))
-    script = (
-        "import asyncio, sys\n"
-        "from backend.database import Database\n"
-        "from backend.database_url import parse_database_url\n"
-        "from backend.event_store import EventStore\n"
-        "from backend import retention\n"
-        "retention.BATCH = 7\n"
-        "async def main():\n"
-        "    db = Database(parse_database_url(sys.argv[1]))\n"
-        "    await db.connect()\n"
-        "    print(await retention.delete_expired(EventStore(db), 7))\n"
-        "    await db.disconnect()\n"
-        "asyncio.run(main())\n"
+    result = run_with_database(
+        tpch_project,
+        stream_db.url,
+        "from backend import retention\nfrom backend.event_store import EventStore\nretention.BATCH = 7\n",
+        "print(await retention.delete_expired(EventStore(db), 7))",
     )
-    result = run_in_project(tpch_project, "-c", script, stream_db.url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "20"
     assert [row[0] for row in stream_db.query("SELECT COUNT(*) FROM db_events")] == [5]
@@ -268,24 +277,15 @@ def test_large_tables_use_catalog_estimates(tpch_project: Path, stream_db: TestD
         stream_db.execute("ANALYZE orders")
     elif stream_db.dialect != "sqlite":
         stream_db.execute("ANALYZE TABLE orders")
-    script = (
-        "import asyncio, sys\n"
-        "from backend import stats\n"
-        "from backend.database import Database\n"
-        "from backend.database_url import parse_database_url\n"
-        "from backend.model import load_model\n"
-        "stats.EXACT_COUNT_BELOW = 10\n"
-        "async def main():\n"
-        "    db = Database(parse_database_url(sys.argv[1]))\n"
-        "    await db.connect()\n"
-        "    s = stats.Stats(load_model())\n"
-        "    await s.refresh_row_counts(db)\n"
-        "    order = s.snapshot()['Order']\n"
-        "    print(order['total_rows'], order['rows_estimated'])\n"
-        "    await db.disconnect()\n"
-        "asyncio.run(main())\n"
+    result = run_with_database(
+        tpch_project,
+        stream_db.url,
+        "from backend import stats\nfrom backend.model import load_model\nstats.EXACT_COUNT_BELOW = 10\n",
+        "s = stats.Stats(load_model())\n"
+        "await s.refresh_row_counts(db)\n"
+        "order = s.snapshot()['Order']\n"
+        "print(order['total_rows'], order['rows_estimated'])",
     )
-    result = run_in_project(tpch_project, "-c", script, stream_db.url)
     assert result.returncode == 0, result.stderr
     rows, estimated = result.stdout.split()
     if stream_db.dialect == "sqlite":

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { ConnectionStatus } from "./components/ConnectionStatus";
 import { EventTable } from "./components/EventTable";
 import { StatsCards } from "./components/StatsCards";
@@ -26,10 +26,13 @@ const displayColumns = new Map(
 );
 const NO_COLUMNS: ColumnConfig[] = [];
 
+/** Dark mode: the system's choice until the user picks one, which is remembered. */
 function useTheme(): [boolean, () => void] {
   const [theme, setTheme] = usePersistentState<"light" | "dark" | null>("dashboard.theme", null);
   const dark = theme === null ? window.matchMedia?.("(prefers-color-scheme: dark)").matches === true : theme === "dark";
-  document.documentElement.classList.toggle("dark", dark);
+  useEffect(() => {
+    document.documentElement.classList.toggle("dark", dark);
+  }, [dark]);
   return [dark, () => setTheme(dark ? "light" : "dark")];
 }
 
