@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .database import Database
-from .event_store import EventStore
+from .event_store import Event, EventStore
 from .hub import Hub
 from .model import Model
 from .poller import Poller
@@ -29,7 +29,7 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
     hub = Hub(settings.client_queue_size)
     stats = Stats(model)
 
-    def publish(events: list, resume_after: int) -> None:  # type: ignore[type-arg]
+    def publish(events: list[Event], resume_after: int) -> None:
         stats.record(events)
         hub.publish(events, resume_after)
 
