@@ -18,6 +18,13 @@ from .database_url import DatabaseTarget, Dialect
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 
+def quote_identifier(name: str, dialect: Dialect) -> str:
+    """A table or column name quoted for ``dialect`` (quotes inside are doubled)."""
+    if dialect in ("mysql", "mariadb"):
+        return "`" + name.replace("`", "``") + "`"
+    return '"' + name.replace('"', '""') + '"'
+
+
 class DatabaseUnavailable(RuntimeError):
     """The server cannot be reached or refused us; the message is one line."""
 
@@ -71,6 +78,9 @@ class Database:
     def dialect(self) -> Dialect:
         return self.target.dialect
 
+    def quote(self, name: str) -> str:
+        return quote_identifier(name, self.dialect)
+
     async def connect(self) -> None:
         try:
             await self._db.connect()
@@ -120,8 +130,7 @@ class Database:
     async def insert_returning_id(self, query: str, values: Mapping[str, Any], id_column: str) -> int:
         """Run an INSERT and return the id the database generated for it."""
         if self.dialect in ("postgresql", "sqlite"):
-            quoted = f'"{id_column}"'
-            return int(await self._db.fetch_val(f"{query} RETURNING {quoted}", dict(values)))
+            return int(await self._db.fetch_val(f"{query} RETURNING {self.quote(id_column)}", dict(values)))
         return int(await self._db.execute(query, dict(values)))
 
     async def existing_ids_uncommitted(self, ids: Sequence[int]) -> set[int]:

@@ -70,12 +70,6 @@ def planned_files(dialect: Dialect, *, drop: bool, entity_tables: bool) -> list[
 # -- our objects that the model no longer wants ---------------------------------
 
 
-def _quote(name: str, dialect: Dialect) -> str:
-    if dialect in ("mysql", "mariadb"):
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'
-
-
 async def _existing_triggers(db: Database) -> list[tuple[str, str]]:
     """(trigger, table) for every trigger in the current schema."""
     if db.dialect == "postgresql":
@@ -155,13 +149,13 @@ async def stale_object_drops(db: Database, model: Model | None) -> list[Statemen
         if not name.startswith(OBJECT_PREFIX) or name in wanted_triggers:
             continue
         if dialect == "postgresql":
-            sql = f"DROP TRIGGER IF EXISTS {_quote(name, dialect)} ON {_quote(table, dialect)}"
+            sql = f"DROP TRIGGER IF EXISTS {db.quote(name)} ON {db.quote(table)}"
         else:
-            sql = f"DROP TRIGGER IF EXISTS {_quote(name, dialect)}"
+            sql = f"DROP TRIGGER IF EXISTS {db.quote(name)}"
         drops.append(Statement(f"cleanup of trigger {name} on {table}", sql))
     for name in await _existing_functions(db):
         if name.startswith(OBJECT_PREFIX) and name not in wanted_functions:
-            sql = f"DROP FUNCTION IF EXISTS {_quote(name, dialect)}() CASCADE"
+            sql = f"DROP FUNCTION IF EXISTS {db.quote(name)}() CASCADE"
             drops.append(Statement(f"cleanup of function {name}", sql))
     return drops
 

@@ -85,7 +85,7 @@ class Simulator:
         }
 
     def q(self, name: str) -> str:
-        return f"`{name}`" if self.db.dialect in ("mysql", "mariadb") else f'"{name}"'
+        return self.db.quote(name)
 
     # -- values ---------------------------------------------------------------
 

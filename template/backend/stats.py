@@ -97,7 +97,7 @@ class Stats:
         for entity in self.model.entities:
             stats = self.by_entity[entity.name]
             estimate = estimates.get(entity.table)
-            quoted = f"`{entity.table}`" if db.dialect in ("mysql", "mariadb") else f'"{entity.table}"'
+            quoted = db.quote(entity.table)
             exact = estimate is None or estimate < EXACT_COUNT_BELOW
             counted = f"(SELECT COUNT(*) FROM {quoted})" if exact else str(int(estimate or 0))
             # One statement, one snapshot: the count and the event id it is current to.
