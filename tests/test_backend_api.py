@@ -292,3 +292,14 @@ def test_large_tables_use_catalog_estimates(tpch_project: Path, stream_db: TestD
         assert (rows, estimated) == ("30", "False")  # SQLite has no estimates: always counted
     else:
         assert estimated == "True" and abs(int(rows) - 30) <= 3
+
+
+async def test_a_database_without_change_capture_says_what_to_run(tpch_project: Path, tmp_path: Path) -> None:
+    server = BackendServer(tpch_project, f"sqlite:///{tmp_path / 'empty.db'}").start(wait_healthy=False)
+    try:
+        await _wait(lambda: get(server, "/health")[1].get("database_error") is not None)
+        status, body, _ = get(server, "/health")
+        assert status == 503
+        assert "db_events" in body["database_error"] and "python -m backend.migrate" in body["database_error"]
+    finally:
+        server.stop()

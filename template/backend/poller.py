@@ -178,6 +178,8 @@ class Poller:
                 raise
             except Exception as error:  # noqa: BLE001 - any driver error means: reconnect
                 message = describe_error(error)
+                if "db_events" in message:
+                    message += " (has `python -m backend.migrate` run on this database?)"
                 if self.state.healthy or self.state.last_error != message:
                     log.warning("database unavailable (%s); retrying in %.1f s", message, backoff)
                 self.state.healthy = False
