@@ -40,10 +40,6 @@ class Event:
             f'"data":{self.payload},"changed":{self.changed_columns or "null"},"timestamp":"{self.timestamp}"}}'
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        decoded: dict[str, Any] = json.loads(self.to_json())
-        return decoded
-
 
 def _timestamp(value: object) -> str:
     if isinstance(value, datetime):

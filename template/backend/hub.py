@@ -45,7 +45,6 @@ class Hub:
         self.queue_size = queue_size
         self.clients: set[Client] = set()
         self._ids = itertools.count(1)
-        self.messages_published = 0
         self.events_published = 0
         self.messages_queued = 0
         self.slow_disconnects = 0
@@ -60,7 +59,6 @@ class Hub:
 
     def publish(self, events: list[Event], resume_after: int) -> None:
         message = events_message(events, resume_after)
-        self.messages_published += 1
         self.events_published += len(events)
         for client in tuple(self.clients):
             if client.offer(message):

@@ -34,6 +34,9 @@ def render_metrics(poller: Poller, hub: Hub) -> str:
     age = time.monotonic() - state.last_poll_at if state.last_poll_at else -1
     metric("dashboard_last_poll_age_seconds", "gauge", "Seconds since the last successful poll.", round(age, 3))
     metric("dashboard_open_gaps", "gauge", "Skipped event ids that may still commit.", len(poller.gaps.open))
+    metric("dashboard_gaps_closed_total", "counter", "Skipped ids that never committed.", poller.gaps.closed_unfilled)
+    metric("dashboard_gaps_dropped_total", "counter", "Gaps given up over the limit.", poller.gaps.dropped_over_limit)
+    metric("dashboard_full_pages_total", "counter", "Polls that filled a page.", state.full_pages)
     metric("dashboard_database_up", "gauge", "1 when the last poll succeeded.", 1 if state.healthy else 0)
     metric("dashboard_reconnects_total", "counter", "Database (re)connections.", state.reconnects)
     metric("dashboard_last_event_id", "gauge", "Highest event id delivered.", state.high)

@@ -10,7 +10,6 @@ resume from.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -35,7 +34,6 @@ class PollerState:
     healthy: bool = False
     last_error: str | None = None
     last_poll_at: float | None = None  # time.monotonic()
-    last_event_at: float | None = None
     polls: int = 0
     events_polled: int = 0
     poll_seconds_total: float = 0.0
@@ -66,7 +64,6 @@ class Poller:
         self.publish = publish
         self.gaps = GapTracker(horizon_strategy(db.dialect))
         self.state = PollerState()
-        self._wake = asyncio.Event()
 
     # -- what the WebSocket endpoint needs, read synchronously with no await in between --
 
@@ -77,10 +74,6 @@ class Poller:
     @property
     def watermark(self) -> int:
         return self.gaps.watermark(self.state.high)
-
-    def wake(self) -> None:
-        """Poll now instead of at the end of the interval."""
-        self._wake.set()
 
     # -- the loop -----------------------------------------------------------
 
@@ -155,7 +148,6 @@ class Poller:
         state.last_error = None
         if batch:
             state.events_polled += len(batch)
-            state.last_event_at = now
             state.lag_seconds = _age_seconds(batch[-1].timestamp)
 
     async def run(self) -> None:
@@ -173,7 +165,7 @@ class Poller:
                 if full:
                     self.state.full_pages += 1
                     continue  # a full page: the next one is waiting
-                await self._sleep(self.interval_s)
+                await asyncio.sleep(self.interval_s)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - any driver error means: reconnect
@@ -187,11 +179,6 @@ class Poller:
                 await self.db.disconnect_quietly()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
-
-    async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
 
 def _age_seconds(timestamp: str) -> float:

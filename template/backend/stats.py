@@ -35,17 +35,19 @@ class EntityStats:
     base_event_id: int = 0
     estimated: bool = False
     row_changes: deque[tuple[int, int]] = field(default_factory=deque)
-    """(event id, +1 insert / -1 delete) not yet in ``base_rows``."""
+    """(event id, +1 insert / -1 delete) seen since the count, in case a newer count needs them."""
+    pending_delta: int = 0
+    """Sum of ``row_changes`` newer than ``base_event_id``."""
 
     def record(self, event_id: int, event_type: str, second: int) -> None:
         if event_type == "insert":
             self.inserts += 1
-            self.row_changes.append((event_id, 1))
+            self._row_change(event_id, 1)
         elif event_type == "update":
             self.updates += 1
         elif event_type == "delete":
             self.deletes += 1
-            self.row_changes.append((event_id, -1))
+            self._row_change(event_id, -1)
         if self.per_second and self.per_second[-1][0] == second:
             self.per_second[-1] = (second, self.per_second[-1][1] + 1)
         else:
@@ -66,17 +68,19 @@ class EntityStats:
         counts = dict(self.per_second)
         return [counts.get(s, 0) for s in range(second - RATE_WINDOW_S + 1, second + 1)]
 
+    def _row_change(self, event_id: int, delta: int) -> None:
+        self.row_changes.append((event_id, delta))
+        if event_id > self.base_event_id:
+            self.pending_delta += delta
+
     def rebase(self, rows: int, event_id: int, estimated: bool) -> None:
         """A fresh count, taken in the same snapshot as the newest event id ``event_id``."""
         self.base_rows, self.base_event_id, self.estimated = rows, event_id, estimated
         self.row_changes = deque(change for change in self.row_changes if change[0] > event_id)
+        self.pending_delta = sum(delta for _, delta in self.row_changes)
 
     def rows(self) -> int | None:
-        if self.base_rows is None:
-            return None
-        return max(
-            0, self.base_rows + sum(delta for event_id, delta in self.row_changes if event_id > self.base_event_id)
-        )
+        return None if self.base_rows is None else max(0, self.base_rows + self.pending_delta)
 
 
 class Stats:
