@@ -160,7 +160,7 @@ async def run_case(case: Case, project: Path, workdir: Path, seconds: float) -> 
         migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables",
                                   env={"DATABASE_URL": db.url})  # fmt: skip
         assert migrated.returncode == 0, migrated.stderr
-        server = BackendServer(project, db.url, POLL_INTERVAL_MS=str(case.poll_ms), CLIENT_QUEUE_SIZE="10000")
+        server = BackendServer(project, db.url, POLL_INTERVAL_MS=str(case.poll_ms), CLIENT_QUEUE_BYTES=str(256 << 20))
         server.start()
         try:
             assert server.process is not None

@@ -74,7 +74,7 @@ async def test_resume_after_a_disconnect_has_no_gap_and_no_duplicate(
 async def test_a_slow_client_is_dropped_without_delaying_a_fast_one(
     tpch_project: Path, stream_db: TestDatabase
 ) -> None:
-    with BackendServer(tpch_project, stream_db.url, CLIENT_QUEUE_SIZE="20", POLL_INTERVAL_MS="20") as server:
+    with BackendServer(tpch_project, stream_db.url, CLIENT_QUEUE_BYTES="65536", POLL_INTERVAL_MS="20") as server:
         fast = await StreamClient(server.ws).start()
         slow = await _stalled_websocket(server.port)
         pool = WriterPool(stream_db, rows_per_transaction=(5, 20)).start()

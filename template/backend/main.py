@@ -22,7 +22,6 @@ from .db.database import describe_error
 from .model import Model, load_model
 from .runtime import Runtime, build_runtime
 from .settings import Settings, SettingsError, load_settings
-from .stream.retention import run_retention
 from .stream.websocket import websocket_endpoint
 
 log = logging.getLogger("dashboard")
@@ -32,14 +31,14 @@ ROW_COUNT_REFRESH_S = 30.0
 
 async def _refresh_row_counts(runtime: Runtime) -> None:
     while True:
-        if runtime.poller.state.healthy:
+        if runtime.stream.healthy:
             try:
                 await runtime.stats.refresh_row_counts(runtime.db)
             except Exception as error:  # noqa: BLE001 - retried on the next round
                 log.debug("row counts not refreshed: %s", describe_error(error))
                 await asyncio.sleep(1.0)
                 continue
-        await asyncio.sleep(ROW_COUNT_REFRESH_S if runtime.poller.state.healthy else 0.1)
+        await asyncio.sleep(ROW_COUNT_REFRESH_S if runtime.stream.healthy else 0.1)
 
 
 def create_app(settings: Settings, model: Model) -> FastAPI:
@@ -50,7 +49,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         tasks = [
             asyncio.create_task(runtime.poller.run(), name="poller"),
             asyncio.create_task(_refresh_row_counts(runtime), name="row-counts"),
-            asyncio.create_task(run_retention(runtime.store, settings.retention_days), name="retention"),
+            asyncio.create_task(runtime.retention.run(), name="retention"),
         ]
         log.info("dashboard backend on %s (%s)", settings.database.display, settings.database.dialect)
         try:

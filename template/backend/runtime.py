@@ -10,7 +10,9 @@ from .model import Model
 from .settings import Settings
 from .stream.event_store import Event, EventStore
 from .stream.hub import Hub
+from .stream.live import LiveStream
 from .stream.poller import Poller
+from .stream.retention import Retention
 
 
 @dataclass
@@ -19,14 +21,17 @@ class Runtime:
     model: Model
     db: Database
     store: EventStore
+    """The one EventStore: every db_events query goes through it."""
     poller: Poller
-    hub: Hub
+    stream: LiveStream
+    retention: Retention
     stats: Stats
 
 
 def build_runtime(settings: Settings, model: Model) -> Runtime:
     db = Database(settings.database, pool_size=5)
-    hub = Hub(settings.client_queue_size)
+    store = EventStore(db)
+    hub = Hub(settings.client_queue_bytes)
     stats = Stats(model)
 
     def publish(events: list[Event], resume_after: int) -> None:
@@ -34,9 +39,11 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
         hub.publish(events, resume_after)
 
     poller = Poller(
-        db,
+        store,
         interval_s=settings.poll_interval_s,
         page_size=settings.max_events_per_poll,
         publish=publish,
     )
-    return Runtime(settings, model, db, EventStore(db), poller, hub, stats)
+    stream = LiveStream(poller, hub)
+    retention = Retention(store, stream, settings.retention_days)
+    return Runtime(settings, model, db, store, poller, stream, retention, stats)

@@ -25,8 +25,10 @@ class Settings:
     retention_days: int
     cors_origins: tuple[str, ...]
     auth_token: str | None
-    client_queue_size: int
-    """Messages a client may fall behind before it is disconnected."""
+    client_queue_bytes: int
+    """Bytes of messages a client may fall behind before it is disconnected."""
+    client_send_timeout_s: float
+    """A send to a client that does not complete within this time closes it (it is not reading)."""
     frontend_dist: Path
 
 
@@ -66,6 +68,7 @@ def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Set
         retention_days=_int(env, "RETENTION_DAYS", defaults.retention_days, 0, 36_500),
         cors_origins=origins,
         auth_token=token,
-        client_queue_size=_int(env, "CLIENT_QUEUE_SIZE", 256, 1, 100_000),
+        client_queue_bytes=_int(env, "CLIENT_QUEUE_BYTES", 8 << 20, 64 << 10, 1 << 30),
+        client_send_timeout_s=_int(env, "CLIENT_SEND_TIMEOUT_S", 10, 1, 3600),
         frontend_dist=Path(env.get("FRONTEND_DIST") or PROJECT_ROOT / "frontend" / "dist"),
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from ..runtime import Runtime
+from ..stream import protocol
 from .metrics import render_metrics
 from .security import token_ok
 
@@ -52,52 +52,71 @@ def stats(request: Request) -> dict[str, Any]:
     return {
         "entities": runtime.stats.snapshot(),
         "since": runtime.stats.started_at,
-        "last_event_id": runtime.poller.state.high,
+        "last_event_id": runtime.stream.status().last_event_id,
     }
+
+
+def _event_id(name: str, raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return protocol.parse_event_id(name, raw)
+    except protocol.BadEventId as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
 
 
 @router.get("/api/events")
 async def events(
     request: Request,
-    after: Annotated[int | None, Query(ge=0, description="events with a larger id, oldest first")] = None,
-    before: Annotated[int | None, Query(ge=1, description="the newest events with a smaller id")] = None,
+    after: Annotated[str | None, Query(description="events with a larger id, oldest first")] = None,
+    before: Annotated[str | None, Query(description="the newest events with a smaller id")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     entity: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    """History of retained events. Without ``after``: the newest ``limit`` events."""
+    """History of retained events. Without ``after``: the newest ``limit`` events.
+
+    Streamed page by page (at most ``PAGE_CHARS`` of events in memory), so large
+    rows and concurrent requests cannot exhaust the server's memory.
+    """
     runtime = require_token(request)
+    after_id, before_id = _event_id("after", after), _event_id("before", before)
+    if before_id == 0:
+        raise HTTPException(status_code=422, detail="before=0: no event id is smaller than 0")
     if entity is not None and runtime.model.entity(entity) is None:
         known = ", ".join(e.name for e in runtime.model.entities)
         raise HTTPException(status_code=422, detail=f"unknown entity {entity!r} (known: {known})")
+    store = runtime.store
     try:
-        page = await runtime.store.page(after=after, before=before, limit=limit, entity=entity)
+        if after_id is not None:
+            refs = await store.refs_after(after_id, limit, before=before_id, entity=entity)
+        else:
+            refs = await store.refs_before(before_id, limit, entity=entity)
     except Exception as error:  # an outage answers 503, not a traceback
         raise HTTPException(status_code=503, detail="database unavailable") from error
-    next_after = page[-1].id if len(page) == limit and after is not None else None
-    body = ",".join(event.to_json() for event in page)
-    text = f'{{"events":[{body}],"next_after":{"null" if next_after is None else next_after}}}'
-    return Response(content=text, media_type="application/json")
+    next_after = refs[-1].id if len(refs) == limit and after_id is not None else None
+    body = protocol.history_body(store.read(refs), next_after)
+    return StreamingResponse(body, media_type="application/json")
 
 
 @router.get("/health")
 def health(request: Request) -> JSONResponse:
     """200 while the poller reaches the database; 503 otherwise. Details need the token."""
     runtime = runtime_of(request)
-    state = runtime.poller.state
-    age = time.monotonic() - state.last_poll_at if state.last_poll_at is not None else None
+    status = runtime.stream.status()
+    age = status.last_poll_age_s
     fresh = age is not None and age < max(HEALTH_STALE_AFTER_S, 5 * runtime.settings.poll_interval_s)
-    up = state.healthy and fresh
+    up = status.healthy and fresh
     body: dict[str, Any] = {"status": "ok" if up else "unavailable"}
     if token_ok(runtime.settings, request.headers, request.query_params):
         body.update(
             {
                 "database": runtime.settings.database.dialect,
-                "database_error": state.last_error,
+                "database_error": status.last_error,
                 "last_poll_age_seconds": None if age is None else round(age, 3),
-                "poll_lag_seconds": round(state.lag_seconds, 3),
-                "open_gaps": len(runtime.poller.gaps.open),
-                "clients": len(runtime.hub.clients),
-                "last_event_id": state.high,
+                "poll_lag_seconds": round(status.lag_s, 3),
+                "open_gaps": status.open_gaps,
+                "clients": status.clients,
+                "last_event_id": status.last_event_id if status.started else None,
             }
         )
     return JSONResponse(body, status_code=200 if up else 503)
@@ -106,4 +125,5 @@ def health(request: Request) -> JSONResponse:
 @router.get("/metrics")
 def metrics(request: Request) -> PlainTextResponse:
     runtime = require_token(request)
-    return PlainTextResponse(render_metrics(runtime.poller, runtime.hub), media_type="text/plain; version=0.0.4")
+    text = render_metrics(runtime.stream.status(), runtime.retention)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

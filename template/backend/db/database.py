@@ -111,17 +111,14 @@ class Database:
             return int(await self._db.fetch_val(f"{query} RETURNING {self.quote(id_column)}", dict(values)))
         return int(await self._db.execute(query, dict(values)))
 
-    async def existing_ids_uncommitted(self, ids: Sequence[int]) -> set[int]:
-        """MySQL / MariaDB: which of ``ids`` have a row in db_events, committed or not."""
-        found: set[int] = set()
+    async def fetch_all_read_uncommitted(self, query: str) -> list[Mapping[str, Any]]:
+        """MySQL / MariaDB: ``query`` in a READ UNCOMMITTED transaction of its own (rows of
+        running transactions included)."""
         async with self._db.connection() as connection:
-            for start in range(0, len(ids), 1000):
-                chunk = ",".join(str(int(i)) for i in ids[start : start + 1000])
-                # Applies to the next transaction only: the SELECT below (autocommit).
-                await connection.execute("SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
-                rows = await connection.fetch_all(f"SELECT id FROM db_events WHERE id IN ({chunk})")
-                found.update(int(row._mapping["id"]) for row in rows)
-        return found
+            # Applies to the next transaction only: the SELECT below (autocommit).
+            await connection.execute("SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
+            rows = await connection.fetch_all(query)
+        return [row._mapping for row in rows]
 
     async def run_script(self, statements: Sequence[str], *, lock_name: str) -> None:
         """Run DDL statements as written, holding a named lock so two runs never interleave.

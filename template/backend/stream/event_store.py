@@ -1,16 +1,56 @@
-"""Every query the backend runs against ``db_events``, per dialect."""
+"""Every query the backend runs against ``db_events``, per dialect.
+
+Reads come in two steps so that memory stays bounded whatever the rows hold:
+first the ids with the size of each event (:class:`EventRef`, a few bytes per
+row), then the events themselves, in groups of at most :data:`PAGE_CHARS`
+(:meth:`EventStore.read`). A 1 MB row costs 1 MB once, never a page of them.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ..db.database import Database
 
-_EVENT_TYPES = {"insert", "update", "delete"}
+PAGE_CHARS = 4 << 20
+"""Events read from the database at once hold at most about this many characters
+of JSON (one larger event is read alone)."""
+
+_IN_LIST = 1000
+"""Ids per ``IN (...)`` list."""
+
+# Size of an event in the database, read without reading the payload itself
+# (PostgreSQL takes octet_length of a TOASTed value from its header).
+_SIZE = {
+    "postgresql": "octet_length(CAST(payload AS text)) + COALESCE(octet_length(CAST(changed_columns AS text)), 0)",
+    "sqlite": "length(CAST(payload AS BLOB)) + COALESCE(length(CAST(changed_columns AS BLOB)), 0)",
+    "mysql": "LENGTH(payload) + COALESCE(LENGTH(changed_columns), 0)",
+}
+_ENVELOPE = 120
+"""Characters an event takes besides its payload and changed columns."""
+
+# The highest id older than the retention window, by the database's clock: the
+# backend's clock never decides what is deleted. SQLite has no server: its
+# "now" is this process's clock, so it is capped by the newest event's stamp
+# (written by the application's own clock); a backend clock running ahead then
+# deletes nothing it should not.
+_EXPIRED_THROUGH = {
+    "postgresql": "SELECT MAX(id) FROM db_events WHERE created_at < now() - make_interval(days => :days)",
+    "mysql": "SELECT MAX(id) FROM db_events WHERE created_at < NOW(6) - INTERVAL :days DAY",
+    # (The stamp format is a parameter: the driver layer treats % in SQL text as a placeholder.)
+    "sqlite": "SELECT MAX(id) FROM db_events WHERE created_at < strftime(:stamp_format, "
+    "MIN(julianday('now'), julianday((SELECT MAX(created_at) FROM db_events))), '-' || :days || ' days')",
+}
+_DELETE_THROUGH = {
+    "postgresql": "DELETE FROM db_events WHERE id IN "
+    "(SELECT id FROM db_events WHERE id <= :through ORDER BY id LIMIT :batch)",
+    "sqlite": "DELETE FROM db_events WHERE id IN "
+    "(SELECT id FROM db_events WHERE id <= :through ORDER BY id LIMIT :batch)",
+    "mysql": "DELETE FROM db_events WHERE id <= :through ORDER BY id LIMIT :batch",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +64,29 @@ class Event:
     timestamp: str
     """ISO 8601, UTC."""
 
-    def to_json(self) -> str:
-        """The event as it goes over the wire, built without re-parsing the payload."""
-        event_type = self.event_type if self.event_type in _EVENT_TYPES else "unknown"
-        return (
-            f'{{"id":{self.id},"entity":{json.dumps(self.entity)},"event_type":"{event_type}",'
-            f'"data":{self.payload},"changed":{self.changed_columns or "null"},"timestamp":"{self.timestamp}"}}'
-        )
+
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    """An event's id and its approximate size in characters, read without its payload."""
+
+    id: int
+    size: int
+
+
+def within_budget(refs: Sequence[EventRef], budget: int) -> list[list[EventRef]]:
+    """``refs`` in order, grouped so that each group's size stays within ``budget``."""
+    groups: list[list[EventRef]] = []
+    group: list[EventRef] = []
+    size = 0
+    for ref in refs:
+        if group and (size + ref.size > budget or len(group) >= _IN_LIST):
+            groups.append(group)
+            group, size = [], 0
+        group.append(ref)
+        size += ref.size
+    if group:
+        groups.append(group)
+    return groups
 
 
 def _timestamp(value: object) -> str:
@@ -59,6 +115,15 @@ def _event(row: Mapping[str, Any]) -> Event:
     )
 
 
+def _refs(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
+    return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE) for row in rows]
+
+
+def _id_list(ids: Sequence[int]) -> str:
+    # Integers only: safe to inline, and one statement whatever the count.
+    return ",".join(str(int(i)) for i in ids)
+
+
 class EventStore:
     def __init__(self, db: Database):
         self.db = db
@@ -66,28 +131,53 @@ class EventStore:
         # The JSON columns are read as text: the payload goes to the browsers as
         # is, without being parsed and encoded again.
         self._columns = db.sql.event_columns
+        self._size = _SIZE[self.family]
+        self._expired_through = _EXPIRED_THROUGH[self.family]
+        self._delete_through = _DELETE_THROUGH[self.family]
+        self.deleting_through = 0
+        """Highest id retention has started to delete in this process (0: none).
 
-    async def after(self, after: int, limit: int) -> list[Event]:
+        Set before the DELETE runs, so a reader that finds it above an id it has
+        not read yet knows that id may be gone."""
+
+    # -- sizes first ------------------------------------------------------------
+
+    async def refs_after(
+        self, after: int, limit: int, *, before: int | None = None, entity: str | None = None
+    ) -> list[EventRef]:
+        """The first ``limit`` events after ``after`` (and before ``before``), in id order."""
+        where, values = self._where(after=after, before=before, entity=entity)
         rows = await self.db.fetch_all(
-            f"SELECT {self._columns} FROM db_events WHERE id > :after ORDER BY id LIMIT :limit",
-            {"after": after, "limit": limit},
+            f"SELECT id, {self._size} AS size FROM db_events {where} ORDER BY id LIMIT :limit",
+            {**values, "limit": limit},
         )
-        return [_event(row) for row in rows]
+        return _refs(rows)
 
-    async def by_ids(self, ids: Sequence[int]) -> list[Event]:
-        found: list[Event] = []
-        for start in range(0, len(ids), 1000):
-            chunk = [int(i) for i in ids[start : start + 1000]]
-            # Integers only: safe to inline, and one statement whatever the count.
+    async def refs_before(self, before: int | None, limit: int, *, entity: str | None = None) -> list[EventRef]:
+        """The last ``limit`` events before ``before`` (the newest without it), in id order."""
+        where, values = self._where(before=before, entity=entity)
+        rows = await self.db.fetch_all(
+            f"SELECT id, {self._size} AS size FROM db_events {where} ORDER BY id DESC LIMIT :limit",
+            {**values, "limit": limit},
+        )
+        return _refs(rows)[::-1]
+
+    async def refs_of(self, ids: Sequence[int]) -> list[EventRef]:
+        """Those of ``ids`` that are present, in id order."""
+        found: list[EventRef] = []
+        for start in range(0, len(ids), _IN_LIST):
+            chunk = _id_list(ids[start : start + _IN_LIST])
             rows = await self.db.fetch_all(
-                f"SELECT {self._columns} FROM db_events WHERE id IN ({','.join(map(str, chunk))}) ORDER BY id"
+                f"SELECT id, {self._size} AS size FROM db_events WHERE id IN ({chunk}) ORDER BY id"
             )
-            found.extend(_event(row) for row in rows)
+            found.extend(_refs(rows))
         return found
 
-    async def page(self, *, after: int | None, before: int | None, limit: int, entity: str | None) -> list[Event]:
-        """History in id order: the first ``limit`` after ``after``, or the last ``limit`` before ``before``."""
-        conditions, values = [], {"limit": limit}
+    def _where(
+        self, *, after: int | None = None, before: int | None = None, entity: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        conditions: list[str] = []
+        values: dict[str, Any] = {}
         if after is not None:
             conditions.append("id > :after")
             values["after"] = after
@@ -96,20 +186,34 @@ class EventStore:
             values["before"] = before
         if entity is not None:
             conditions.append("entity = :entity")
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        newest_first = after is None
-        order = "DESC" if newest_first else "ASC"
-        query = f"SELECT {self._columns} FROM db_events {where} ORDER BY id {order} LIMIT :limit"
-        params: dict[str, Any] = dict(values)
-        if entity is not None:
-            params["entity"] = entity
-        events = [_event(row) for row in await self.db.fetch_all(query, params)]
-        return events[::-1] if newest_first else events
+            values["entity"] = entity
+        return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), values
 
-    async def bounds(self) -> tuple[int | None, int | None]:
-        row = await self.db.fetch_all("SELECT MIN(id) AS low, MAX(id) AS high FROM db_events")
-        low, high = row[0]["low"], row[0]["high"]
-        return (None if low is None else int(low)), (None if high is None else int(high))
+    # -- then the events ----------------------------------------------------------
+
+    async def by_ids(self, ids: Sequence[int]) -> list[Event]:
+        """Those of ``ids`` that are present, in id order. Callers bound the total size."""
+        found: list[Event] = []
+        for start in range(0, len(ids), _IN_LIST):
+            chunk = _id_list(ids[start : start + _IN_LIST])
+            rows = await self.db.fetch_all(f"SELECT {self._columns} FROM db_events WHERE id IN ({chunk}) ORDER BY id")
+            found.extend(_event(row) for row in rows)
+        return found
+
+    async def read(self, refs: Sequence[EventRef], budget: int = PAGE_CHARS) -> AsyncIterator[list[Event]]:
+        """The events of ``refs``, one group of at most ``budget`` characters at a time."""
+        for group in within_budget(refs, budget):
+            yield await self.by_ids([ref.id for ref in group])
+
+    # -- bounds ---------------------------------------------------------------------
+
+    async def head(self) -> int:
+        """The highest id in the table (0 when empty)."""
+        return int(await self.db.fetch_val("SELECT COALESCE(MAX(id), 0) FROM db_events"))
+
+    async def oldest(self) -> int | None:
+        value = await self.db.fetch_val("SELECT MIN(id) FROM db_events")
+        return None if value is None else int(value)
 
     async def ids_between(self, low: int, high: int) -> list[int]:
         rows = await self.db.fetch_all(
@@ -117,19 +221,26 @@ class EventStore:
         )
         return [int(row["id"]) for row in rows]
 
-    async def delete_older_than(self, cutoff: datetime, batch: int) -> int:
-        """Delete one batch of events older than ``cutoff``; returns how many went."""
+    async def existing_ids_uncommitted(self, ids: Sequence[int]) -> set[int]:
+        """MySQL / MariaDB: which of ``ids`` have a row, committed or not (READ UNCOMMITTED)."""
+        found: set[int] = set()
+        for start in range(0, len(ids), _IN_LIST):
+            chunk = _id_list(ids[start : start + _IN_LIST])
+            rows = await self.db.fetch_all_read_uncommitted(f"SELECT id FROM db_events WHERE id IN ({chunk})")
+            found.update(int(row["id"]) for row in rows)
+        return found
+
+    # -- retention ------------------------------------------------------------------
+
+    async def expired_through(self, days: int) -> int | None:
+        """The highest id whose event is older than ``days`` by the database's clock."""
+        values: dict[str, Any] = {"days": days}
         if self.family == "sqlite":
-            cutoff_value: Any = cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
-        elif self.family == "postgresql":
-            cutoff_value = cutoff
-        else:
-            cutoff_value = cutoff.astimezone(UTC).replace(tzinfo=None)
-        if self.family == "mysql":
-            query = "DELETE FROM db_events WHERE created_at < :cutoff ORDER BY id LIMIT :batch"
-        else:
-            query = (
-                "DELETE FROM db_events WHERE id IN "
-                "(SELECT id FROM db_events WHERE created_at < :cutoff ORDER BY id LIMIT :batch)"
-            )
-        return await self.db.execute_count(query, {"cutoff": cutoff_value, "batch": batch})
+            values["stamp_format"] = "%Y-%m-%dT%H:%M:%fZ"  # as the triggers write created_at
+        value = await self.db.fetch_val(self._expired_through, values)
+        return None if value is None else int(value)
+
+    async def delete_through(self, through: int, batch: int) -> int:
+        """Delete one batch of the events with ids up to ``through``; returns how many went."""
+        self.deleting_through = max(self.deleting_through, through)
+        return await self.db.execute_count(self._delete_through, {"through": through, "batch": batch})

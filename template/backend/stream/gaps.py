@@ -32,8 +32,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..db.database import Database
 from ..db.dialects import Family
+from .event_store import EventStore
 
 log = logging.getLogger("dashboard.gaps")
 
@@ -52,10 +52,10 @@ class Gap:
 class HorizonStrategy:
     """How to tell that a gap can no longer be filled (SQLite: always)."""
 
-    async def token_for_new_gaps(self, db: Database) -> Any:
+    async def token_for_new_gaps(self, store: EventStore) -> Any:
         return None
 
-    async def current(self, db: Database, open_ids: list[int]) -> Any:
+    async def current(self, store: EventStore, open_ids: list[int]) -> Any:
         return None
 
     def is_final(self, gap_id: int, gap: Gap, horizon: Any, now: float) -> bool:
@@ -74,9 +74,9 @@ def _xid8_near(xid32: int, reference8: int) -> int:
 
 
 class PostgresHorizon(HorizonStrategy):
-    async def token_for_new_gaps(self, db: Database) -> Any:
+    async def token_for_new_gaps(self, store: EventStore) -> Any:
         row = (
-            await db.fetch_all(
+            await store.db.fetch_all(
                 "SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS reference, "
                 "(SELECT string_agg(CAST(transactionid AS text), ',') FROM pg_locks "
                 "WHERE locktype = 'transactionid') AS running"
@@ -86,16 +86,18 @@ class PostgresHorizon(HorizonStrategy):
         running = [_xid8_near(int(xid), reference) for xid in (row["running"] or "").split(",") if xid]
         return max([reference, *(xid + 1 for xid in running)])
 
-    async def current(self, db: Database, open_ids: list[int]) -> Any:
-        return int(await db.fetch_val("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text)"))
+    async def current(self, store: EventStore, open_ids: list[int]) -> Any:
+        return int(await store.db.fetch_val("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text)"))
 
     def is_final(self, gap_id: int, gap: Gap, horizon: Any, now: float) -> bool:
+        if gap.token is None:  # a row that was read once and then deleted: nothing can fill it
+            return True
         return now - gap.seen_at >= MIN_GAP_AGE_S and horizon >= gap.token
 
 
 class MySqlHorizon(HorizonStrategy):
-    async def current(self, db: Database, open_ids: list[int]) -> Any:
-        return await db.existing_ids_uncommitted(open_ids)
+    async def current(self, store: EventStore, open_ids: list[int]) -> Any:
+        return await store.existing_ids_uncommitted(open_ids)
 
     def is_final(self, gap_id: int, gap: Gap, horizon: Any, now: float) -> bool:
         return now - gap.seen_at >= MIN_GAP_AGE_S and gap_id not in horizon
@@ -131,9 +133,14 @@ class GapTracker:
         for gap_id in ids:
             self.open.pop(gap_id, None)
 
-    def close_final(self, horizon: Any) -> None:
+    def close_final(self, horizon: Any, *, present: frozenset[int] = frozenset()) -> None:
+        """Give up the gaps that can no longer be filled; ``present`` ones were seen and are kept."""
         now = time.monotonic()
-        final = [gap_id for gap_id, gap in self.open.items() if self.strategy.is_final(gap_id, gap, horizon, now)]
+        final = [
+            gap_id
+            for gap_id, gap in self.open.items()
+            if gap_id not in present and self.strategy.is_final(gap_id, gap, horizon, now)
+        ]
         for gap_id in final:
             del self.open[gap_id]
         self.closed_unfilled += len(final)

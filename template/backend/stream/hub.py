@@ -1,70 +1,96 @@
-"""Fan-out: every batch is JSON-encoded once and offered to each client's bounded queue.
+"""Fan-out: every batch is encoded once and offered to each client's bounded queue.
 
-A client that falls ``queue_size`` messages behind is disconnected (close code
-1013, "try again later") instead of slowing anyone else down: publishing never
-waits on a client.
+A queue is bounded in bytes (``CLIENT_QUEUE_BYTES``), not in messages, so large
+events cannot make a slow client hoard memory. A client that falls that far
+behind is disconnected (close code 1013, "try again later") instead of slowing
+anyone else down: publishing never waits on a client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import sys
+from collections import deque
 from dataclasses import dataclass, field
 
+from . import protocol
 from .event_store import Event
 
 SLOW_CLIENT_CLOSE_CODE = 1013
 
 
-def events_message(events: list[Event], resume_after: int, *, replay: bool = False) -> str:
-    body = ",".join(event.to_json() for event in events)
-    flag = ',"replay":true' if replay else ""
-    return f'{{"type":"events","events":[{body}],"resume_after":{resume_after}{flag}}}'
-
-
 @dataclass(eq=False)
 class Client:
-    id: int
-    queue: asyncio.Queue[str]
+    limit_bytes: int
+    messages: deque[str] = field(default_factory=deque)
+    queued_bytes: int = 0
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, message: str) -> bool:
         """Queue ``message``; False (and ``overflowed`` set) when the client is too far behind."""
         if self.overflowed.is_set():
             return False
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
+        size = sys.getsizeof(message)
+        # One message always fits in an empty queue, so a large event alone never overflows it.
+        if self.messages and self.queued_bytes + size > self.limit_bytes:
             self.overflowed.set()
             return False
+        self.messages.append(message)
+        self.queued_bytes += size
+        self._arrived.set()
         return True
+
+    async def next(self, timeout: float) -> str | None:
+        """The oldest queued message, or None when nothing arrived within ``timeout`` seconds."""
+        if not self.messages:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+            except TimeoutError:
+                return None
+        message = self.messages.popleft()
+        self.queued_bytes -= sys.getsizeof(message)
+        return message
 
 
 class Hub:
-    def __init__(self, queue_size: int):
-        self.queue_size = queue_size
+    def __init__(self, queue_bytes: int):
+        self.queue_bytes = queue_bytes
         self.clients: set[Client] = set()
-        self._ids = itertools.count(1)
         self.events_published = 0
         self.messages_queued = 0
-        self.slow_disconnects = 0
+        self.dropped_queue_full = 0
+        """Clients disconnected for falling ``queue_bytes`` behind."""
+        self.dropped_not_reading = 0
+        """Clients disconnected because a send did not complete in time."""
 
-    def register(self) -> Client:
-        client = Client(next(self._ids), asyncio.Queue(self.queue_size))
+    def new_client(self) -> Client:
+        """A client with its queue, not yet receiving published events."""
+        return Client(self.queue_bytes)
+
+    def register(self, client: Client) -> None:
         self.clients.add(client)
-        return client
 
     def unregister(self, client: Client) -> None:
         self.clients.discard(client)
 
     def publish(self, events: list[Event], resume_after: int) -> None:
-        message = events_message(events, resume_after)
+        messages = list(protocol.events_messages(events, resume_after))
         self.events_published += len(events)
         for client in tuple(self.clients):
-            if client.offer(message):
+            for message in messages:
+                if not client.offer(message):
+                    # Dropped at once: no more queueing for it while its
+                    # connection is being closed (and counted there).
+                    self.clients.discard(client)
+                    break
                 self.messages_queued += 1
-            else:
-                # Dropped at once: no more encoding or queueing for it while its
-                # connection is being closed.
-                self.clients.discard(client)
-                self.slow_disconnects += 1
+
+    def fell_behind(self, client: Client) -> None:
+        self.clients.discard(client)
+        self.dropped_queue_full += 1
+
+    def not_reading(self, client: Client) -> None:
+        self.clients.discard(client)
+        self.dropped_not_reading += 1

@@ -1,42 +1,84 @@
-"""Deletes ``db_events`` rows older than the retention window, in small batches."""
+"""Deletes ``db_events`` rows older than the retention window, in small batches.
+
+What is old is decided by the database's clock and by id, never by this
+process's clock: the database names the highest id older than the window
+(event_store.py), and everything up to it goes. Never above the poller's
+watermark either, so no event is deleted before every connected client was
+sent it; a client resuming from below the oldest retained id gets the
+``truncated`` reset instead of a silent hole.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
 
 from ..db.database import describe_error
 from .event_store import EventStore
+from .live import LiveStream
 
 log = logging.getLogger("dashboard.retention")
 
 BATCH = 1000
 PAUSE_BETWEEN_BATCHES_S = 0.05
 """Short batches with pauses keep row locks brief for the writers."""
+EVERY_S = 300.0
+_REMEMBERED_ERRORS = 100
 
 
-async def delete_expired(store: EventStore, days: int, *, now: datetime | None = None) -> int:
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+async def delete_expired(store: EventStore, days: int, *, through_at_most: int | None = None) -> int:
+    """Delete the events older than ``days`` (none above ``through_at_most``); returns how many went."""
+    through = await store.expired_through(days)
+    if through is None:
+        return 0
+    if through_at_most is not None:
+        through = min(through, through_at_most)
     total = 0
     while True:
-        deleted = await store.delete_older_than(cutoff, BATCH)
+        deleted = await store.delete_through(through, BATCH)
         total += deleted
         if deleted < BATCH:
             return total
         await asyncio.sleep(PAUSE_BETWEEN_BATCHES_S)
 
 
-async def run_retention(store: EventStore, days: int, every_s: float = 300.0) -> None:
-    if days <= 0:
-        return
-    while True:
+class Retention:
+    def __init__(self, store: EventStore, stream: LiveStream, days: int, every_s: float = EVERY_S):
+        self.store = store
+        self.stream = stream
+        self.days = days
+        self.every_s = every_s
+        self.deleted_total = 0
+        self.failures_total = 0
+        self._reported: set[str] = set()
+
+    async def run(self) -> None:
+        if self.days <= 0:
+            return
+        # Not before the poller has reached the database and read the head: until
+        # then there is no watermark to stay below (and nothing to report to).
+        while not await self.stream.wait_started(timeout=60.0):
+            pass
+        while True:
+            await self.run_once()
+            await asyncio.sleep(self.every_s)
+
+    async def run_once(self) -> None:
+        point = self.stream.resume_point()
+        if point is None:
+            return
         try:
-            deleted = await delete_expired(store, days)
-            if deleted:
-                log.info("retention: deleted %d events older than %d days", deleted, days)
+            deleted = await delete_expired(self.store, self.days, through_at_most=point.watermark)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - the poller reports outages; retry later
-            log.debug("retention skipped: %s", describe_error(error))
-        await asyncio.sleep(every_s)
+        except Exception as error:  # noqa: BLE001 - e.g. no DELETE permission, or an outage
+            self.failures_total += 1
+            message = describe_error(error)
+            if message not in self._reported:  # once per distinct error, not every round
+                if len(self._reported) < _REMEMBERED_ERRORS:
+                    self._reported.add(message)
+                log.warning("retention could not delete old events (%s); retrying every %.0f s", message, self.every_s)
+            return
+        self.deleted_total += deleted
+        if deleted:
+            log.info("retention: deleted %d events older than %d days", deleted, self.days)

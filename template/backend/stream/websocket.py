@@ -1,25 +1,31 @@
 """``WS /ws[?after=ID]``: hello, optional replay of retained events, then the live stream.
 
-Resume without gap or duplicate: the client is registered with the hub and the
-poller's delivered set (ids <= high, minus open gaps) is read in the same
-synchronous step. Replay sends exactly that set's retained events after ID;
-every live message queued meanwhile holds only ids outside it.
+Until the poller has read the head after a (re)start, the server claims no head:
+it sends ``starting`` (again every heartbeat interval) and waits, so that a
+resuming client is never told it is ahead of a database that is merely not
+reached yet. Resume without gap or duplicate: see live.py.
+
+Memory per connection is bounded: the live queue in bytes (hub.py), the replay
+by reading and sending one page at a time, and a client that does not take a
+message within ``CLIENT_SEND_TIMEOUT_S`` is closed (1013) as not reading.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
 from ..api.security import origin_ok, token_ok
 from ..runtime import Runtime
-from .hub import SLOW_CLIENT_CLOSE_CODE, Client, events_message
+from . import protocol
+from .event_store import PAGE_CHARS, EventStore, within_budget
+from .hub import SLOW_CLIENT_CLOSE_CODE
+from .live import LiveStream
+from .poller import ResumePoint
 
 log = logging.getLogger("dashboard.websocket")
 
@@ -29,8 +35,8 @@ POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 
 
-def _json(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
+class NotReading(Exception):
+    """A send did not complete within the client send timeout."""
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -40,123 +46,138 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
         return
     await websocket.accept()
+    connection = _Connection(websocket, runtime)
     raw_after = websocket.query_params.get("after")
     after: int | None = None
     if raw_after is not None:
-        if not raw_after.isdigit():
-            await websocket.send_text(_json({"type": "error", "message": "after must be a non-negative integer id"}))
-            await websocket.close(code=POLICY_VIOLATION, reason="bad after parameter")
+        try:
+            after = protocol.parse_event_id("after", raw_after)
+        except protocol.BadEventId as error:
+            with contextlib.suppress(Exception):
+                await connection.send(protocol.error(str(error)))
+            await connection.close(POLICY_VIOLATION, "bad after parameter")
             return
-        after = int(raw_after)
+    await connection.serve(after)
 
-    poller, hub = runtime.poller, runtime.hub
-    client = hub.register()
-    high, open_gaps = poller.delivered_snapshot()
-    watermark = poller.watermark
-    try:
-        await websocket.send_text(
-            _json(
-                {
-                    "type": "hello",
-                    "last_event_id": high,
-                    "resume_after": watermark,
-                    "poll_interval_ms": round(settings.poll_interval_s * 1000),
-                    "server_time": time.time(),
-                }
+
+class _Connection:
+    def __init__(self, websocket: WebSocket, runtime: Runtime):
+        self.websocket = websocket
+        self.stream: LiveStream = runtime.stream
+        self.store: EventStore = runtime.store
+        self.poll_interval_ms = round(runtime.settings.poll_interval_s * 1000)
+        self.send_timeout_s = runtime.settings.client_send_timeout_s
+        self.queue_bytes = runtime.settings.client_queue_bytes
+        self.client = self.stream.new_client()
+
+    async def send(self, message: str) -> None:
+        try:
+            await asyncio.wait_for(self.websocket.send_text(message), self.send_timeout_s)
+        except TimeoutError:
+            raise NotReading from None
+
+    async def close(self, code: int, reason: str) -> None:
+        # A client that does not read cannot take a close frame either: bounded wait.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), self.send_timeout_s)
+
+    async def serve(self, after: int | None) -> None:
+        sender = asyncio.create_task(self._send_all(after))
+        receiver = asyncio.create_task(self._receive())
+        overflow = asyncio.create_task(self.client.overflowed.wait())
+        try:
+            done, _ = await asyncio.wait({sender, receiver, overflow}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.stream.unsubscribe(self.client)
+            tasks: tuple[asyncio.Task[object], ...] = (sender, receiver, overflow)
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if overflow in done:
+            self.stream.fell_behind(self.client)
+            reason = f"too slow: more than {self.queue_bytes} bytes behind; reconnect with ?after="
+            await self.close(SLOW_CLIENT_CLOSE_CODE, reason)
+            return
+        for finished in done:
+            error = finished.exception()
+            if error is None or isinstance(error, WebSocketDisconnect):
+                continue
+            if isinstance(error, NotReading):
+                self.stream.not_reading(self.client)
+                reason = f"not reading: a message waited more than {self.send_timeout_s:g} s"
+                await self.close(SLOW_CLIENT_CLOSE_CODE, reason)
+                return
+            # A server-side failure (e.g. the database went away during a replay);
+            # nothing a client sends can get here.
+            log.warning("closing a WebSocket: %s", error)
+            await self.close(INTERNAL_ERROR, "server error, reconnect later")
+            return
+
+    async def _send_all(self, after: int | None) -> None:
+        point = self.stream.subscribe(self.client)
+        while point is None:
+            await self.send(protocol.starting())
+            await self.stream.wait_started(HEARTBEAT_S)
+            point = self.stream.subscribe(self.client)
+        await self.send(
+            protocol.hello(
+                last_event_id=point.high,
+                resume_after=point.watermark,
+                poll_interval_ms=self.poll_interval_ms,
+                server_time=time.time(),
             )
         )
         if after is not None:
-            await _replay(websocket, runtime, after, high, open_gaps, watermark)
-        await _stream(websocket, runtime, client)
-    except WebSocketDisconnect:
-        pass
-    except Exception as error:  # noqa: BLE001 - e.g. the database went away during replay
-        log.warning("closing a WebSocket: %s", error)
-        with contextlib.suppress(Exception):
-            await websocket.close(code=INTERNAL_ERROR, reason="server error, reconnect later")
-    finally:
-        hub.unregister(client)
+            await self._replay(after, point)
+        while True:
+            message = await self.client.next(HEARTBEAT_S)
+            if message is None:
+                # Queue empty: the client has everything published so far, so the
+                # current watermark is a safe point to resume from.
+                now = self.stream.resume_point() or point
+                message = protocol.heartbeat(last_event_id=now.high, resume_after=now.watermark)
+            await self.send(message)
 
+    async def _replay(self, after: int, point: ResumePoint) -> None:
+        """The retained events after ``after`` that the live feed will not bring."""
+        store, high = self.store, point.high
+        oldest = await store.oldest()
+        truncated = (oldest is None and after < high) or (oldest is not None and after + 1 < oldest)
+        if after > high:
+            await self.send(protocol.reset_ahead(after=after, last_event_id=high))
+        elif truncated:
+            await self.send(protocol.reset_truncated(after=after, oldest_event_id=oldest, last_event_id=high))
+        position = after
+        while position < high:
+            refs = [ref for ref in await store.refs_after(position, REPLAY_PAGE) if ref.id <= high]
+            if not refs:
+                break
+            for group in within_budget(refs, PAGE_CHARS):
+                events = await store.by_ids([ref.id for ref in group])
+                if not truncated and store.deleting_through > position:
+                    # Retention ran meanwhile: events this replay had not read may be gone.
+                    truncated = True
+                    oldest = await store.oldest()
+                    await self.send(
+                        protocol.reset_truncated(after=position, oldest_event_id=oldest, last_event_id=high)
+                    )
+                read_through = group[-1].id
+                wanted = [event for event in events if event.id not in point.open_gaps]
+                for message in protocol.events_messages(wanted, min(read_through, point.watermark), replay=True):
+                    await self.send(message)
+                position = read_through
 
-async def _replay(
-    websocket: WebSocket, runtime: Runtime, after: int, high: int, open_gaps: frozenset[int], watermark: int
-) -> None:
-    low, _ = await runtime.store.bounds()
-    if after > high:
-        message = f"event {after} is newer than the newest event ({high}): was the database reset?"
-        await websocket.send_text(
-            _json({"type": "reset", "reason": "ahead", "message": message, "last_event_id": high})
-        )
-    elif (low is None and after < high) or (low is not None and after + 1 < low):
-        await websocket.send_text(
-            _json(
-                {
-                    "type": "reset",
-                    "reason": "truncated",
-                    "message": f"events after {after} are no longer retained: reload",
-                    "oldest_event_id": low,
-                    "last_event_id": high,
-                }
-            )
-        )
-    cursor = after
-    while cursor < high:
-        page = [event for event in await runtime.store.after(cursor, REPLAY_PAGE) if event.id <= high]
-        if not page:
-            break
-        cursor = page[-1].id
-        events = [event for event in page if event.id not in open_gaps]
-        if events:
-            await websocket.send_text(events_message(events, min(cursor, watermark), replay=True))
-
-
-async def _stream(websocket: WebSocket, runtime: Runtime, client: Client) -> None:
-    sender = asyncio.create_task(_send_queued(websocket, runtime, client))
-    receiver = asyncio.create_task(_receive(websocket, client))
-    overflow = asyncio.create_task(client.overflowed.wait())
-    done, pending = await asyncio.wait({sender, receiver, overflow}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    for task in pending:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    if overflow in done:
-        reason = f"too slow: more than {runtime.hub.queue_size} messages behind; reconnect with ?after="
-        with contextlib.suppress(Exception):
-            await websocket.close(code=SLOW_CLIENT_CLOSE_CODE, reason=reason)
-        return
-    for task in done:
-        error = task.exception()
-        if error is not None and not isinstance(error, WebSocketDisconnect):
-            raise error
-
-
-async def _send_queued(websocket: WebSocket, runtime: Runtime, client: Client) -> None:
-    while True:
-        try:
-            message = await asyncio.wait_for(client.queue.get(), timeout=HEARTBEAT_S)
-        except TimeoutError:
-            if not client.queue.empty():
-                continue
-            # Queue empty: the client has everything published so far, so the
-            # current watermark is a safe point to resume from.
-            poller = runtime.poller
-            message = _json({"type": "heartbeat", "last_event_id": poller.state.high, "resume_after": poller.watermark})
-        await websocket.send_text(message)
-
-
-async def _receive(websocket: WebSocket, client: Client) -> None:
-    """Client messages are optional; anything malformed is ignored, never fatal."""
-    while True:
-        frame = await websocket.receive()
-        if frame["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(frame.get("code", 1000))
-        text = frame.get("text")
-        if text is None:
-            continue  # binary frames mean nothing here
-        try:
-            message = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(message, dict) and message.get("type") == "ping":
-            client.offer(_json({"type": "pong", "id": message.get("id")}))
+    async def _receive(self) -> None:
+        """Client messages are optional; anything malformed is ignored, never fatal."""
+        while True:
+            frame = await self.websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(frame.get("code", 1000))
+            text = frame.get("text")
+            if text is None:
+                continue  # binary frames mean nothing here
+            is_ping, ping_id = protocol.client_ping_id(text)
+            if is_ping:
+                self.client.offer(protocol.pong(ping_id))

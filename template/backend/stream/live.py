@@ -1,0 +1,107 @@
+"""The stream's public face: subscribing, waiting for the start, and its status.
+
+Resume without gap or duplicate rests on one rule: a client is registered with
+the hub and the poller's resume point is read in the same synchronous step
+(:meth:`LiveStream.subscribe`). Every event the poller publishes afterwards
+reaches the client's queue; every event it published before is in the resume
+point (delivered ids up to ``high``, minus the open gaps), which a replay reads
+from the database.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .hub import Client, Hub
+from .poller import Poller, ResumePoint
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """Everything /health and /metrics report about the stream, read at once."""
+
+    started: bool
+    healthy: bool
+    last_error: str | None
+    last_poll_age_s: float | None
+    lag_s: float
+    last_event_id: int
+    open_gaps: int
+    gaps_closed: int
+    gaps_dropped: int
+    clients: int
+    events_published: int
+    messages_queued: int
+    clients_dropped_queue_full: int
+    clients_dropped_not_reading: int
+    polls: int
+    events_polled: int
+    poll_seconds_total: float
+    poll_p99_s: float | None
+    full_pages: int
+    reconnects: int
+
+
+class LiveStream:
+    def __init__(self, poller: Poller, hub: Hub):
+        self._poller = poller
+        self._hub = hub
+
+    def new_client(self) -> Client:
+        return self._hub.new_client()
+
+    def subscribe(self, client: Client) -> ResumePoint | None:
+        """Start ``client``'s live feed and say what it already covers; None (and no feed)
+        until the poller has read the head."""
+        point = self._poller.resume_point()
+        if point is not None:
+            self._hub.register(client)
+        return point
+
+    def unsubscribe(self, client: Client) -> None:
+        self._hub.unregister(client)
+
+    def fell_behind(self, client: Client) -> None:
+        """``client`` is being closed because its queue overflowed."""
+        self._hub.fell_behind(client)
+
+    def not_reading(self, client: Client) -> None:
+        """``client`` is being closed because a send did not complete in time."""
+        self._hub.not_reading(client)
+
+    def resume_point(self) -> ResumePoint | None:
+        return self._poller.resume_point()
+
+    async def wait_started(self, timeout: float) -> bool:
+        return await self._poller.wait_started(timeout)
+
+    @property
+    def healthy(self) -> bool:
+        return self._poller.health.healthy
+
+    def status(self) -> StreamStatus:
+        poller, hub = self._poller, self._hub
+        health, metrics, gaps = poller.health, poller.metrics, poller.gaps
+        return StreamStatus(
+            started=poller.cursor.started,
+            healthy=health.healthy,
+            last_error=health.last_error,
+            last_poll_age_s=None if health.last_poll_at is None else time.monotonic() - health.last_poll_at,
+            lag_s=metrics.lag_seconds,
+            last_event_id=poller.cursor.high,
+            open_gaps=len(gaps.open),
+            gaps_closed=gaps.closed_unfilled,
+            gaps_dropped=gaps.dropped_over_limit,
+            clients=len(hub.clients),
+            events_published=hub.events_published,
+            messages_queued=hub.messages_queued,
+            clients_dropped_queue_full=hub.dropped_queue_full,
+            clients_dropped_not_reading=hub.dropped_not_reading,
+            polls=metrics.polls,
+            events_polled=metrics.events_polled,
+            poll_seconds_total=metrics.poll_seconds_total,
+            poll_p99_s=metrics.p99(),
+            full_pages=metrics.full_pages,
+            reconnects=metrics.reconnects,
+        )
