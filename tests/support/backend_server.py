@@ -19,8 +19,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+FAKETIME_LIBRARY = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+
+
+def shifted_clock(offset: str) -> dict[str, str]:
+    """Environment that runs a process with its clock shifted (libfaketime, e.g. ``"+30d"``).
+
+    Shifts time(), clock_gettime() and everything built on them, including
+    SQLite's ``'now'`` inside the process. Needs the ``faketime`` package.
+    """
+    if not FAKETIME_LIBRARY.exists():
+        raise RuntimeError(f"{FAKETIME_LIBRARY} is missing: apt-get install faketime")
+    return {"LD_PRELOAD": str(FAKETIME_LIBRARY), "FAKETIME": offset, "FAKETIME_DONT_RESET": "1"}
+
+
 class BackendServer:
-    def __init__(self, project: Path, database_url: str, *, port: int | None = None, **env: str):
+    def __init__(
+        self, project: Path, database_url: str, *, port: int | None = None, clock_offset: str | None = None, **env: str
+    ):
         self.project = project
         self.port = port or free_port()
         self.env = {
@@ -28,6 +44,7 @@ class BackendServer:
             "DATABASE_URL": database_url,
             "POLL_INTERVAL_MS": "50",
             "PYTHONUNBUFFERED": "1",
+            **(shifted_clock(clock_offset) if clock_offset else {}),
             **env,
         }
         self.process: subprocess.Popen[str] | None = None
@@ -69,6 +86,18 @@ class BackendServer:
             return int(error.code)
         except OSError:
             return None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -21,16 +21,35 @@ class StreamClient:
     resume_after: int = 0
     close_code: int | None = None
     close_reason: str | None = None
+    sizes: list[int] = field(default_factory=list)
+    """Length of every message received, in characters."""
     _task: asyncio.Task[None] | None = None
     _connection: ClientConnection | None = None
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _opened: asyncio.Event = field(default_factory=asyncio.Event)
+    _resuming: bool = False
+    _resumed_from: int | None = None
 
-    async def start(self, after: int | None = None) -> StreamClient:
-        url = self.url if after is None else f"{self.url}?after={after}"
+    async def start(self, after: int | None = None, *, wait_for_hello: bool = True) -> StreamClient:
+        """Connect; return once ``hello`` arrived (or, without ``wait_for_hello``, any first message)."""
+        url = self.url if after is None else f"{self.url}{'&' if '?' in self.url else '?'}after={after}"
+        if after is not None:
+            self.resume_after = after  # until this connection's messages move it
+        self._resuming = after is not None
+        self._resumed_from = after
         self._connected = asyncio.Event()
+        self._opened = asyncio.Event()
         self._task = asyncio.create_task(self._run(url))
-        await asyncio.wait_for(self._connected.wait(), timeout=15)
+        await asyncio.wait_for((self._connected if wait_for_hello else self._opened).wait(), timeout=15)
         return self
+
+    async def wait_for_hello(self, timeout: float = 30) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout=timeout)
+        assert self.hello is not None, f"closed before hello: {self.close_code} {self.close_reason}"
+
+    @property
+    def resets(self) -> list[dict[str, Any]]:
+        return [message for message in self.messages if message["type"] == "reset"]
 
     async def _run(self, url: str) -> None:
         try:
@@ -38,10 +57,13 @@ class StreamClient:
                 self._connection = connection
                 async for raw in connection:
                     message = json.loads(raw)
+                    self.sizes.append(len(raw))
                     self.messages.append(message)
+                    self._opened.set()
                     if message["type"] == "hello":
                         self.hello = message
-                        self.resume_after = max(self.resume_after, message["resume_after"])
+                        if not self._resuming:  # a resuming client keeps its own point until the replay moves it
+                            self.resume_after = max(self.resume_after, message["resume_after"])
                         self._connected.set()
                     elif message["type"] == "events":
                         self.events.extend(message["events"])
@@ -58,6 +80,7 @@ class StreamClient:
                 self.close_code = self._connection.close_code
                 self.close_reason = self._connection.close_reason
             self._connected.set()
+            self._opened.set()
 
     async def send(self, text: str | bytes) -> None:
         assert self._connection is not None
@@ -89,6 +112,80 @@ class StreamClient:
                 missing = expected - set(self.order_keys())
                 raise AssertionError(f"{len(missing)} committed events never arrived, e.g. {sorted(missing)[:5]}")
             await asyncio.sleep(0.05)
+
+
+@dataclass
+class ResumingClient:
+    """Like the browser: whenever its connection ends, reconnects with ``?after=`` its latest ``resume_after``."""
+
+    url: str
+    connections: list[StreamClient] = field(default_factory=list)
+    retry_s: float = 0.2
+    _task: asyncio.Task[None] | None = None
+    _stopping: bool = False
+
+    async def start(self, after: int | None = None) -> ResumingClient:
+        self.connections.append(await StreamClient(self.url).start(after))
+        self._task = asyncio.create_task(self._reconnect_forever())
+        return self
+
+    @property
+    def resume_after(self) -> int:
+        return self.connections[-1].resume_after
+
+    async def _reconnect_forever(self) -> None:
+        while not self._stopping:
+            current = self.connections[-1]
+            assert current._task is not None
+            await asyncio.shield(current._task)
+            while not self._stopping:
+                await asyncio.sleep(self.retry_s)
+                with contextlib.suppress(TimeoutError, OSError):
+                    following = await StreamClient(self.url).start(current.resume_after, wait_for_hello=False)
+                    following.resume_after = max(following.resume_after, current.resume_after)
+                    self.connections.append(following)
+                    break
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for connection in self.connections:
+            await connection.stop()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [event for connection in self.connections for event in connection.events]
+
+    @property
+    def resets(self) -> list[dict[str, Any]]:
+        return [reset for connection in self.connections for reset in connection.resets]
+
+    def order_keys(self) -> set[str]:
+        return {e["data"]["order_key"] for e in self.events if e["entity"] == "Order" and e["event_type"] == "insert"}
+
+    async def wait_for_keys(self, expected: set[str], timeout: float = 60) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not expected <= self.order_keys():
+            if asyncio.get_running_loop().time() > deadline:
+                missing = expected - self.order_keys()
+                raise AssertionError(f"{len(missing)} committed events never arrived, e.g. {sorted(missing)[:5]}")
+            await asyncio.sleep(0.05)
+
+    def assert_duplicates_only_after_resume_points(self) -> None:
+        """No id twice in one connection; across connections only ids above the point resumed from."""
+        seen: set[int] = set()
+        for connection in self.connections:
+            ids = connection.ids
+            assert len(ids) == len(set(ids)), "an event id arrived twice on one connection"
+            start = connection._resumed_from
+            repeated = [i for i in ids if i in seen]
+            assert all(start is not None and i > start for i in repeated), (
+                f"ids at or below the resume point {start} were sent again: {sorted(repeated)[:5]}"
+            )
+            seen.update(ids)
 
 
 def assert_exactly_once_in_writer_order(keys: list[str], committed: list[str], ids: list[int]) -> None:

@@ -33,6 +33,7 @@ HEARTBEAT_S = 15.0
 REPLAY_PAGE = 1000
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
+CLOSE_WAIT_S = 30.0
 
 
 class NotReading(Exception):
@@ -77,9 +78,10 @@ class _Connection:
             raise NotReading from None
 
     async def close(self, code: int, reason: str) -> None:
-        # A client that does not read cannot take a close frame either: bounded wait.
+        # The close frame waits behind what the client has not read yet: it gets it if
+        # it reads again soon. Bounded: the connection is then dropped without it.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), self.send_timeout_s)
+            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), CLOSE_WAIT_S)
 
     async def serve(self, after: int | None) -> None:
         sender = asyncio.create_task(self._send_all(after))
