@@ -238,7 +238,7 @@ async def test_a_client_queue_is_bounded_in_bytes(tpch_project: Path, tmp_path: 
             stalled = _stalled_websocket(server.port)
             try:
                 for batch in range(40):
-                    _big_orders(db, f"b{batch}", 1, 200_000)
+                    await asyncio.to_thread(_big_orders, db, f"b{batch}", 1, 200_000)
                 await reader.wait_for_keys({f"b{batch}-0000" for batch in range(40)})
                 await _eventually(
                     lambda: _metric(server, "dashboard_slow_clients_total") == 1, "the stalled client to be dropped"
@@ -259,7 +259,7 @@ async def test_a_client_that_does_not_read_is_closed_with_1013_and_counted(tpch_
             stalled = _stalled_websocket(server.port)
             try:
                 for batch in range(40):
-                    _big_orders(db, f"b{batch}", 1, 200_000)
+                    await asyncio.to_thread(_big_orders, db, f"b{batch}", 1, 200_000)
                 await reader.wait_for_keys({f"b{batch}-0000" for batch in range(40)})
                 await _eventually(
                     lambda: _metric(server, "dashboard_slow_clients_total") == 1,
@@ -283,7 +283,7 @@ async def test_a_large_transaction_is_split_into_bounded_messages(tpch_project: 
     with BackendServer(tpch_project, stream_db.url) as server:
         live = await StreamClient(server.ws).start()
         first = live.hello["last_event_id"] if live.hello else 0
-        _big_orders(stream_db, "big", count, size)
+        await asyncio.to_thread(_big_orders, stream_db, "big", count, size)
         expected = {f"big-{n:04d}" for n in range(count)}
         await live.wait_for_keys(expected)
         event_messages = [s for s, m in zip(live.sizes, live.messages, strict=True) if m["type"] == "events"]
