@@ -155,18 +155,24 @@ async def test_retention_decides_by_the_database_clock_not_the_backends(
         def remaining() -> list[int]:
             return [int(row[0]) for row in stream_db.query("SELECT id FROM db_events ORDER BY id")]
 
-        await _eventually(lambda: remaining() == kept_ids, "retention to delete the 10 old events")
-        assert _metric(server, "dashboard_retention_deleted_total") == 10
+        # The newest old event stays as the boundary of what was deleted.
+        boundary = old_ids[-1]
+        await _eventually(lambda: remaining() == [boundary, *kept_ids], "retention to delete the old events")
+        assert _metric(server, "dashboard_retention_deleted_total") == 9
         new_ids = [_order(stream_db, f"new-{n}") for n in range(5)]
         await _eventually(lambda: len(live.events) == 5, "the live client to get the new events")
-        assert remaining() == kept_ids + new_ids
+        assert remaining() == [boundary, *kept_ids, *new_ids]
 
         # A client that resumes from below the oldest retained id is told, then gets what is left.
         lagging = await StreamClient(server.ws).start(after=old_ids[3])
-        await _eventually(lambda: len(lagging.events) == 15, "the replay")
+        await _eventually(lambda: len(lagging.events) == 16, "the replay")
         assert [r["reason"] for r in lagging.resets] == ["truncated"]
-        assert lagging.resets[0]["oldest_event_id"] == kept_ids[0]
-        for client in (live, lagging):
+        assert lagging.resets[0]["oldest_event_id"] == boundary
+        # One that resumes from the boundary or later lost nothing: no reset.
+        current = await StreamClient(server.ws).start(after=boundary)
+        await _eventually(lambda: len(current.events) == 15, "the replay from the boundary")
+        assert current.resets == []
+        for client in (live, lagging, current):
             await client.stop()
 
 

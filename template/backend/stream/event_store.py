@@ -44,12 +44,12 @@ _EXPIRED_THROUGH = {
     "sqlite": "SELECT MAX(id) FROM db_events WHERE created_at < strftime(:stamp_format, "
     "MIN(julianday('now'), julianday((SELECT MAX(created_at) FROM db_events))), '-' || :days || ' days')",
 }
-_DELETE_THROUGH = {
+_DELETE_BELOW = {
     "postgresql": "DELETE FROM db_events WHERE id IN "
-    "(SELECT id FROM db_events WHERE id <= :through ORDER BY id LIMIT :batch)",
+    "(SELECT id FROM db_events WHERE id < :boundary ORDER BY id LIMIT :batch)",
     "sqlite": "DELETE FROM db_events WHERE id IN "
-    "(SELECT id FROM db_events WHERE id <= :through ORDER BY id LIMIT :batch)",
-    "mysql": "DELETE FROM db_events WHERE id <= :through ORDER BY id LIMIT :batch",
+    "(SELECT id FROM db_events WHERE id < :boundary ORDER BY id LIMIT :batch)",
+    "mysql": "DELETE FROM db_events WHERE id < :boundary ORDER BY id LIMIT :batch",
 }
 
 
@@ -133,9 +133,9 @@ class EventStore:
         self._columns = db.sql.event_columns
         self._size = _SIZE[self.family]
         self._expired_through = _EXPIRED_THROUGH[self.family]
-        self._delete_through = _DELETE_THROUGH[self.family]
-        self.deleting_through = 0
-        """Highest id retention has started to delete in this process (0: none).
+        self._delete_below = _DELETE_BELOW[self.family]
+        self.deleting_below = 0
+        """Retention in this process has started to delete the ids below this one (0: none).
 
         Set before the DELETE runs, so a reader that finds it above an id it has
         not read yet knows that id may be gone."""
@@ -240,7 +240,12 @@ class EventStore:
         value = await self.db.fetch_val(self._expired_through, values)
         return None if value is None else int(value)
 
-    async def delete_through(self, through: int, batch: int) -> int:
-        """Delete one batch of the events with ids up to ``through``; returns how many went."""
-        self.deleting_through = max(self.deleting_through, through)
-        return await self.db.execute_count(self._delete_through, {"through": through, "batch": batch})
+    async def delete_below(self, boundary: int, batch: int) -> int:
+        """Delete one batch of the events with ids below ``boundary``; returns how many went.
+
+        The event at ``boundary`` itself stays: the oldest retained event then marks
+        where retention stopped, so an id just below it that never committed (a
+        rolled-back insert) cannot pass for a deleted one.
+        """
+        self.deleting_below = max(self.deleting_below, boundary)
+        return await self.db.execute_count(self._delete_below, {"boundary": boundary, "batch": batch})

@@ -2,7 +2,7 @@
 
 What is old is decided by the database's clock and by id, never by this
 process's clock: the database names the highest id older than the window
-(event_store.py), and everything up to it goes. Never above the poller's
+(event_store.py), and everything below it goes. Never above the poller's
 watermark either, so no event is deleted before every connected client was
 sent it; a client resuming from below the oldest retained id gets the
 ``truncated`` reset instead of a silent hole.
@@ -26,16 +26,19 @@ EVERY_S = 300.0
 _REMEMBERED_ERRORS = 100
 
 
-async def delete_expired(store: EventStore, days: int, *, through_at_most: int | None = None) -> int:
-    """Delete the events older than ``days`` (none above ``through_at_most``); returns how many went."""
-    through = await store.expired_through(days)
-    if through is None:
+async def delete_expired(store: EventStore, days: int, *, keep_from: int | None = None) -> int:
+    """Delete the events older than ``days`` (none at or above ``keep_from``); returns how many went.
+
+    The newest expired event is kept as the boundary (see EventStore.delete_below).
+    """
+    boundary = await store.expired_through(days)
+    if boundary is None:
         return 0
-    if through_at_most is not None:
-        through = min(through, through_at_most)
+    if keep_from is not None:
+        boundary = min(boundary, keep_from)
     total = 0
     while True:
-        deleted = await store.delete_through(through, BATCH)
+        deleted = await store.delete_below(boundary, BATCH)
         total += deleted
         if deleted < BATCH:
             return total
@@ -68,7 +71,7 @@ class Retention:
         if point is None:
             return
         try:
-            deleted = await delete_expired(self.store, self.days, through_at_most=point.watermark)
+            deleted = await delete_expired(self.store, self.days, keep_from=point.watermark + 1)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - e.g. no DELETE permission, or an outage

@@ -158,7 +158,7 @@ class _Connection:
                 break
             for group in within_budget(refs, PAGE_CHARS):
                 events = await store.by_ids([ref.id for ref in group])
-                if not truncated and store.deleting_through > position:
+                if not truncated and store.deleting_below > position + 1:
                     # Retention ran meanwhile: events this replay had not read may be gone.
                     truncated = True
                     oldest = await store.oldest()
