@@ -23,6 +23,8 @@ BATCH = 1000
 PAUSE_BETWEEN_BATCHES_S = 0.05
 """Short batches with pauses keep row locks brief for the writers."""
 EVERY_S = 300.0
+RETRY_S = 30.0
+"""After a failed round (e.g. SQLite's write lock held by the application), try again sooner."""
 _REMEMBERED_ERRORS = 100
 
 
@@ -63,13 +65,14 @@ class Retention:
         while not await self.stream.wait_started(timeout=60.0):
             pass
         while True:
-            await self.run_once()
-            await asyncio.sleep(self.every_s)
+            succeeded = await self.run_once()
+            await asyncio.sleep(self.every_s if succeeded else min(self.every_s, RETRY_S))
 
-    async def run_once(self) -> None:
+    async def run_once(self) -> bool:
+        """One round; False when it failed (and was reported)."""
         point = self.stream.resume_point()
         if point is None:
-            return
+            return False
         try:
             deleted = await delete_expired(self.store, self.days, keep_from=point.watermark + 1)
         except asyncio.CancelledError:
@@ -80,8 +83,9 @@ class Retention:
             if message not in self._reported:  # once per distinct error, not every round
                 if len(self._reported) < _REMEMBERED_ERRORS:
                     self._reported.add(message)
-                log.warning("retention could not delete old events (%s); retrying every %.0f s", message, self.every_s)
-            return
+                log.warning("retention could not delete old events (%s); retrying", message)
+            return False
         self.deleted_total += deleted
         if deleted:
             log.info("retention: deleted %d events older than %d days", deleted, self.days)
+        return True
