@@ -10,7 +10,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
+from .errors import ModelError, excerpt
+from .folder import require_inside
 from .model import DIALECTS, EVENT_TYPES, Dialect, Entity, EventType, Features, Settings
 from .presentation import HEX_COLOR, default_color, default_display_fields, default_icon
 from .yaml_source import Node, load_yaml_file
@@ -43,6 +44,8 @@ class DashboardConfig:
 
 
 def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
+    for name in CONFIG_FILE_NAMES:
+        require_inside(entities_dir / name, entities_dir)
     present = [entities_dir / name for name in CONFIG_FILE_NAMES if (entities_dir / name).is_file()]
     if len(present) > 1:
         raise ModelError("both dashboard.yaml and dashboard.yml exist; keep one", file=present[1])
@@ -83,7 +86,7 @@ def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
         display = _entity_display(item)
         name = item.required_str("name")
         if name in entities:
-            raise item.child("name").error(f"entity {name!r} is configured twice")
+            raise item.child("name").error(f"entity {excerpt(name)} is configured twice")
         entities[name] = display
 
     return DashboardConfig(
@@ -101,7 +104,7 @@ def apply_dashboard_config(entities: list[Entity], config: DashboardConfig) -> l
     for name, display in config.entities.items():
         if name not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
-            raise display.node.child("name").error(f"no persistent entity named {name!r} (known: {known})")
+            raise display.node.child("name").error(f"no persistent entity named {excerpt(name)} (known: {known})")
 
     result: list[Entity] = []
     for entity in entities:
@@ -119,7 +122,7 @@ def _apply_display(entity: Entity, display: EntityDisplay | None, config: Dashbo
             if name not in entity.column_names:
                 node = display.node.child("display_fields")
                 raise Node(name, node.file, f"{node.path}[{index}]").error(
-                    f"{entity.name} has no column {name!r} (columns: {', '.join(entity.column_names)})"
+                    f"{entity.name} has no column {excerpt(name)} (columns: {', '.join(entity.column_names)})"
                 )
         display_fields = display.display_fields
 
@@ -159,7 +162,7 @@ def _database(root: Node) -> Dialect | None:
         type_node = node.child("type")
     value = type_node.as_str().lower()
     if value not in DIALECTS:
-        raise type_node.error(f"unknown database {value!r} (expected one of {', '.join(DIALECTS)})")
+        raise type_node.error(f"unknown database {excerpt(value)} (expected one of {', '.join(DIALECTS)})")
     return value
 
 
@@ -168,7 +171,7 @@ def _event_types(node: Node) -> tuple[EventType, ...]:
     for item in node.items():
         value = item.as_str().lower()
         if value not in EVENT_TYPES:
-            raise item.error(f"unknown event type {value!r} (expected some of {', '.join(EVENT_TYPES)})")
+            raise item.error(f"unknown event type {excerpt(value)} (expected some of {', '.join(EVENT_TYPES)})")
         if value not in chosen:
             chosen.append(value)
     if not chosen:
@@ -183,7 +186,7 @@ def _entity_display(item: Node) -> EntityDisplay:
     if item.has("color"):
         color = item.child("color").as_str()
         if not HEX_COLOR.match(color):
-            raise item.child("color").error(f"must be a #rrggbb color, got {color!r}")
+            raise item.child("color").error(f"must be a #rrggbb color, got {excerpt(color)}")
         color = color.lower()
     display_fields = None
     if item.has("display_fields"):

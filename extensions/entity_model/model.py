@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
-from .errors import ModelError
+from .errors import ModelError, excerpt
 from .field_types import ColumnType
 from .identifiers import owned_name
 
@@ -133,7 +133,7 @@ class ProjectModel:
         if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
             found = snapshot.get("format") if isinstance(snapshot, dict) else type(snapshot).__name__
             raise ModelError(
-                f"entities_snapshot has format {found!r}, this template reads format "
+                f"entities_snapshot has format {excerpt(found)}, this template reads format "
                 f"{SNAPSHOT_FORMAT}; run `copier update` so it is rebuilt from the YAML"
             )
         try:
