@@ -1,5 +1,6 @@
 import { memo, useEffect, useRef, useState } from "react";
 import { downloadCsv, toCsv } from "../lib/csv";
+import { fieldValue } from "../lib/format";
 import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { EntityBadge, EventBadge } from "./EventBadge";
@@ -138,7 +139,7 @@ function Summary({ event, entity }: { event: DbEvent; entity: EntityConfig }) {
       {columns.map((column) => (
         <span key={column.name}>
           <span className="text-xs text-slate-500 dark:text-slate-400">{column.name} </span>
-          <Cell value={event.data[column.name]} column={column} />
+          <Cell value={fieldValue(event.data, column.name)} column={column} />
         </span>
       ))}
     </span>
@@ -181,7 +182,7 @@ const EventRow = memo(function EventRow({ event, columns, entity, color }: Event
             key={column.name}
             className={`px-2 py-1 whitespace-nowrap ${event.changed?.includes(column.name) ? "font-semibold" : ""}`}
           >
-            <Cell value={event.data[column.name]} column={column} />
+            <Cell value={fieldValue(event.data, column.name)} column={column} />
           </td>
         ))
       )}
