@@ -23,6 +23,9 @@ EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 Dialect = Literal["postgresql", "mysql", "mariadb", "sqlite"]
 DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 
+DEFAULT_MAX_RECORDS = 500
+"""Rows kept in the browser per entity unless dashboard.yaml says otherwise."""
+
 SNAPSHOT_FORMAT = 1
 """Bumped whenever the snapshot's shape changes, so old answers can be migrated."""
 
@@ -55,7 +58,7 @@ class Entity:
     color: str = "#3b82f6"
     icon: str = "🔹"
     display_fields: tuple[str, ...] = ()
-    max_records: int = 500
+    max_records: int = DEFAULT_MAX_RECORDS
     event_types: tuple[EventType, ...] = EVENT_TYPES
 
     def column(self, name: str) -> Column:
