@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from backend.capture.sql_script import split_statements
 from backend.db.url import DatabaseUrlError, parse_database_url
 

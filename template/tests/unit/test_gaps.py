@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from backend.stream import gaps
 from backend.stream.gaps import Gap, GapTracker, HorizonStrategy, MySqlHorizon, PostgresHorizon, horizon_strategy
 
