@@ -40,8 +40,8 @@ def run_with_database(project: Path, url: str, setup: str, body: str) -> Any:
     indented = "".join(f"    {line}\n" for line in body.splitlines())
     script = (
         "import asyncio, sys\n"
-        "from backend.database import Database\n"
-        "from backend.database_url import parse_database_url\n"
+        "from backend.db.database import Database\n"
+        "from backend.db.url import parse_database_url\n"
         f"{setup}"
         "async def main():\n"
         "    db = Database(parse_database_url(sys.argv[1]))\n"
@@ -229,7 +229,9 @@ async def test_retention_deletes_old_events_in_batches(tpch_project: Path, strea
     result = run_with_database(
         tpch_project,
         stream_db.url,
-        "from backend import retention\nfrom backend.event_store import EventStore\nretention.BATCH = 7\n",
+        "from backend.stream import retention\n"
+        "from backend.stream.event_store import EventStore\n"
+        "retention.BATCH = 7\n",
         "print(await retention.delete_expired(EventStore(db), 7))",
     )
     assert result.returncode == 0, result.stderr
@@ -280,7 +282,7 @@ def test_large_tables_use_catalog_estimates(tpch_project: Path, stream_db: TestD
     result = run_with_database(
         tpch_project,
         stream_db.url,
-        "from backend import stats\nfrom backend.model import load_model\nstats.EXACT_COUNT_BELOW = 10\n",
+        "from backend.api import stats\nfrom backend.model import load_model\nstats.EXACT_COUNT_BELOW = 10\n",
         "s = stats.Stats(load_model())\n"
         "await s.refresh_row_counts(db)\n"
         "order = s.snapshot()['Order']\n"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from backend.database_url import DatabaseUrlError, parse_database_url
-from backend.sql_script import split_statements
+from backend.capture.sql_script import split_statements
+from backend.db.url import DatabaseUrlError, parse_database_url
 
 
 @pytest.mark.parametrize(

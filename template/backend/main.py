@@ -17,13 +17,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from .api import router
-from .database import describe_error
+from .api.routes import router
+from .db.database import describe_error
 from .model import Model, load_model
-from .retention import run_retention
 from .runtime import Runtime, build_runtime
 from .settings import Settings, SettingsError, load_settings
-from .websocket import websocket_endpoint
+from .stream.retention import run_retention
+from .stream.websocket import websocket_endpoint
 
 log = logging.getLogger("dashboard")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .database import Database
-from .event_store import Event, EventStore
-from .hub import Hub
+from .api.stats import Stats
+from .db.database import Database
 from .model import Model
-from .poller import Poller
 from .settings import Settings
-from .stats import Stats
+from .stream.event_store import Event, EventStore
+from .stream.hub import Hub
+from .stream.poller import Poller
 
 
 @dataclass

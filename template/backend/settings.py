@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .database_url import DatabaseTarget, DatabaseUrlError, parse_database_url
+from .db.url import DatabaseTarget, DatabaseUrlError, parse_database_url
 from .model import Model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

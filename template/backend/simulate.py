@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .database import Database, DatabaseUnavailable, describe_error
-from .database_url import DatabaseUrlError, parse_database_url
+from .db.database import Database, DatabaseUnavailable, describe_error
+from .db.url import DatabaseUrlError, parse_database_url
 from .model import Column, Entity, Model, load_model
 
 WORDS = (

@@ -12,15 +12,14 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from ..db.dialects import Family
+
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 
 
-def split_statements(script: str, dialect: str) -> list[str]:
-    if dialect == "sqlite":
-        statements = _split_sqlite(script)
-    else:
-        # MySQL also reads `#` as a comment and `\` as an escape inside quotes.
-        statements = _split_generic(script, mysql=dialect in ("mysql", "mariadb"))
+def split_statements(script: str, family: Family) -> list[str]:
+    # MySQL also reads `#` as a comment and `\` as an escape inside quotes.
+    statements = _split_sqlite(script) if family == "sqlite" else _split_generic(script, mysql=family == "mysql")
     return [statement for statement in statements if _has_code(statement)]
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from .database import describe_error
+from ..db.database import describe_error
 from .event_store import EventStore
 
 log = logging.getLogger("dashboard.retention")

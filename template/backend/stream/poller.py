@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .database import Database, describe_error
+from ..db.database import Database, describe_error
 from .event_store import Event, EventStore
 from .gaps import GapTracker, horizon_strategy
 
@@ -62,7 +62,7 @@ class Poller:
         self.interval_s = interval_s
         self.page_size = page_size
         self.publish = publish
-        self.gaps = GapTracker(horizon_strategy(db.dialect))
+        self.gaps = GapTracker(horizon_strategy(db.sql.family))
         self.state = PollerState()
 
     # -- what the WebSocket endpoint needs, read synchronously with no await in between --

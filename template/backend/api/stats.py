@@ -13,9 +13,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .database import Database
-from .event_store import Event
-from .model import Model
+from ..db.database import Database
+from ..model import Model
+from ..stream.event_store import Event
 
 log = logging.getLogger("dashboard.stats")
 
@@ -128,18 +128,9 @@ class Stats:
 
 async def _estimates(db: Database, tables: list[str]) -> dict[str, int]:
     """Catalog row estimates (0.1 ms instead of a full scan); empty where the dialect has none."""
-    if db.dialect == "postgresql":
-        rows = await db.fetch_all(
-            "SELECT c.relname AS name, CAST(c.reltuples AS bigint) AS estimate FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-        )
-    elif db.dialect in ("mysql", "mariadb"):
-        rows = await db.fetch_all(
-            "SELECT TABLE_NAME AS name, TABLE_ROWS AS estimate FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE()"
-        )
-    else:
+    if db.sql.row_estimates_query is None:
         return {}
+    rows = await db.fetch_all(db.sql.row_estimates_query)
     wanted = set(tables)
     # reltuples is -1 for a table never analyzed.
     return {

@@ -8,16 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .database import Database
+from ..db.database import Database
 
-# The JSON columns are read as text: the payload goes to the browsers as is,
-# without being parsed and encoded again (3x faster on PostgreSQL).
-_COLUMNS = {
-    "postgresql": "id, entity, event_type, CAST(payload AS text) AS payload, "
-    "CAST(changed_columns AS text) AS changed_columns, created_at",
-    "sqlite": "id, entity, event_type, payload, changed_columns, created_at",
-    "mysql": "id, entity, event_type, payload, changed_columns, created_at",
-}
 _EVENT_TYPES = {"insert", "update", "delete"}
 
 
@@ -70,8 +62,10 @@ def _event(row: Mapping[str, Any]) -> Event:
 class EventStore:
     def __init__(self, db: Database):
         self.db = db
-        self.dialect = db.dialect
-        self._columns = _COLUMNS["mysql" if self.dialect == "mariadb" else self.dialect]
+        self.family = db.sql.family
+        # The JSON columns are read as text: the payload goes to the browsers as
+        # is, without being parsed and encoded again.
+        self._columns = db.sql.event_columns
 
     async def after(self, after: int, limit: int) -> list[Event]:
         rows = await self.db.fetch_all(
@@ -125,13 +119,13 @@ class EventStore:
 
     async def delete_older_than(self, cutoff: datetime, batch: int) -> int:
         """Delete one batch of events older than ``cutoff``; returns how many went."""
-        if self.dialect == "sqlite":
+        if self.family == "sqlite":
             cutoff_value: Any = cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
-        elif self.dialect == "postgresql":
+        elif self.family == "postgresql":
             cutoff_value = cutoff
         else:
             cutoff_value = cutoff.astimezone(UTC).replace(tzinfo=None)
-        if self.dialect in ("mysql", "mariadb"):
+        if self.family == "mysql":
             query = "DELETE FROM db_events WHERE created_at < :cutoff ORDER BY id LIMIT :batch"
         else:
             query = (

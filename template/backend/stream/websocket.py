@@ -17,9 +17,9 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
+from ..api.security import origin_ok, token_ok
+from ..runtime import Runtime
 from .hub import SLOW_CLIENT_CLOSE_CODE, Client, events_message
-from .runtime import Runtime
-from .security import origin_ok, token_ok
 
 log = logging.getLogger("dashboard.websocket")
 

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from .settings import Settings
+from ..settings import Settings
 
 TOKEN_HEADER = "x-dashboard-token"  # noqa: S105 - a header name, not a secret
 TOKEN_QUERY = "token"  # noqa: S105 - a parameter name

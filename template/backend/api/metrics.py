@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from .hub import Hub
-from .poller import Poller
+from ..stream.hub import Hub
+from ..stream.poller import Poller
 
 
 def render_metrics(poller: Poller, hub: Hub) -> str:

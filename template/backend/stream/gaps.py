@@ -32,7 +32,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .database import Database
+from ..db.database import Database
+from ..db.dialects import Family
 
 log = logging.getLogger("dashboard.gaps")
 
@@ -100,12 +101,8 @@ class MySqlHorizon(HorizonStrategy):
         return now - gap.seen_at >= MIN_GAP_AGE_S and gap_id not in horizon
 
 
-def horizon_strategy(dialect: str) -> HorizonStrategy:
-    if dialect == "postgresql":
-        return PostgresHorizon()
-    if dialect in ("mysql", "mariadb"):
-        return MySqlHorizon()
-    return HorizonStrategy()
+def horizon_strategy(family: Family) -> HorizonStrategy:
+    return {"postgresql": PostgresHorizon, "mysql": MySqlHorizon, "sqlite": HorizonStrategy}[family]()
 
 
 class GapTracker:

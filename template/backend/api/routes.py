@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from ..runtime import Runtime
 from .metrics import render_metrics
-from .runtime import Runtime
 from .security import token_ok
 
 router = APIRouter()

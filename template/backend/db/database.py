@@ -13,16 +13,8 @@ from typing import Any
 
 import databases
 
-from .database_url import DatabaseTarget, Dialect
-
-CONNECT_TIMEOUT_SECONDS = 10.0
-
-
-def quote_identifier(name: str, dialect: Dialect) -> str:
-    """A table or column name quoted for ``dialect`` (quotes inside are doubled)."""
-    if dialect in ("mysql", "mariadb"):
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'
+from .dialects import CONNECT_TIMEOUT_SECONDS, SqlDialect, sql_dialect
+from .url import DatabaseTarget, Dialect
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -53,25 +45,11 @@ def describe_error(error: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _driver_options(dialect: Dialect, pool_size: int) -> dict[str, Any]:
-    if dialect == "postgresql":
-        return {"min_size": 1, "max_size": pool_size, "timeout": CONNECT_TIMEOUT_SECONDS}
-    if dialect in ("mysql", "mariadb"):
-        return {
-            "minsize": 1,
-            "maxsize": pool_size,
-            "charset": "utf8mb4",
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            # TIMESTAMP columns come back in UTC whatever the server's zone.
-            "init_command": "SET time_zone = '+00:00'",
-        }
-    return {}
-
-
 class Database:
     def __init__(self, target: DatabaseTarget, *, pool_size: int = 5):
         self.target = target
-        self._options = _driver_options(target.dialect, pool_size)
+        self.sql: SqlDialect = sql_dialect(target.dialect)
+        self._options = self.sql.driver_options(pool_size)
         self._db = databases.Database(target.driver_url, **self._options)
 
     @property
@@ -79,7 +57,7 @@ class Database:
         return self.target.dialect
 
     def quote(self, name: str) -> str:
-        return quote_identifier(name, self.dialect)
+        return self.sql.quote(name)
 
     async def connect(self) -> None:
         try:
@@ -117,7 +95,7 @@ class Database:
 
     async def execute_count(self, query: str, values: Mapping[str, Any] | None = None) -> int:
         """Run a DELETE or UPDATE and return how many rows it touched."""
-        if self.dialect in ("postgresql", "sqlite"):
+        if self.sql.returning:
             return len(await self._db.fetch_all(f"{query} RETURNING 1", dict(values or {})))
         async with self._db.connection() as connection:
             await connection.execute(query, dict(values or {}))
@@ -129,7 +107,7 @@ class Database:
 
     async def insert_returning_id(self, query: str, values: Mapping[str, Any], id_column: str) -> int:
         """Run an INSERT and return the id the database generated for it."""
-        if self.dialect in ("postgresql", "sqlite"):
+        if self.sql.returning:
             return int(await self._db.fetch_val(f"{query} RETURNING {self.quote(id_column)}", dict(values)))
         return int(await self._db.execute(query, dict(values)))
 
@@ -152,13 +130,7 @@ class Database:
         MySQL and MariaDB commit each DDL statement implicitly.
         """
         async with self._db.connection() as connection:
-            raw = connection.raw_connection
-            if self.dialect == "postgresql":
-                await _run_postgresql(raw, statements, lock_name)
-            elif self.dialect == "sqlite":
-                await _run_sqlite(raw, statements)
-            else:
-                await _run_mysql(raw, statements, lock_name)
+            await _SCRIPT_RUNNERS[self.sql.family](connection.raw_connection, statements, lock_name)
 
 
 async def _run_postgresql(raw: Any, statements: Sequence[str], lock_name: str) -> None:
@@ -171,7 +143,8 @@ async def _run_postgresql(raw: Any, statements: Sequence[str], lock_name: str) -
                 raise StatementFailed(index, describe_error(error)) from None
 
 
-async def _run_sqlite(raw: Any, statements: Sequence[str]) -> None:
+async def _run_sqlite(raw: Any, statements: Sequence[str], lock_name: str) -> None:
+    # BEGIN IMMEDIATE takes SQLite's one write lock: no named lock needed.
     # Write-ahead logging lets the dashboard read while the loaders write
     # (it persists in the file; it cannot be switched inside a transaction).
     await raw.execute("PRAGMA journal_mode = WAL")
@@ -211,3 +184,6 @@ async def _run_mysql_statements(raw: Any, statements: Sequence[str], lock_name: 
                     raise StatementFailed(index, describe_error(error)) from None
         finally:
             await cursor.execute("SELECT RELEASE_LOCK(%s)", (lock_name,))
+
+
+_SCRIPT_RUNNERS = {"postgresql": _run_postgresql, "mysql": _run_mysql, "sqlite": _run_sqlite}

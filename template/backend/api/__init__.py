@@ -1,0 +1,1 @@
+"""HTTP endpoints, statistics, metrics and access control."""

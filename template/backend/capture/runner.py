@@ -1,0 +1,112 @@
+"""Installing or removing change capture: which scripts, in which order, after which checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..db.database import Database, StatementFailed
+from ..db.dialects import sql_dialect
+from ..db.url import DatabaseTarget, Dialect
+from ..model import OBJECT_PREFIX, Model
+from .schema import existing_columns, existing_functions, existing_triggers, model_mismatches
+from .sql_script import split_statements
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+LOCK_NAME = "dashboard_migrate"
+
+ENTITY_TABLES = "entity_tables.sql"
+APPLY_FILES = ("001_db_events.sql", "002_triggers.sql")
+DROP_FILE = "drop.sql"
+DROP_ENTITY_TABLES = "drop_entity_tables.sql"
+
+
+class MigrationError(RuntimeError):
+    """Reported as one line, without a traceback."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    source: str  # "migrations/postgresql/002_triggers.sql #3", or "cleanup"
+    sql: str
+
+
+def _file_statements(dialect: Dialect, name: str) -> list[Statement]:
+    path = MIGRATIONS_DIR / dialect / name
+    try:
+        script = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise MigrationError(f"cannot read {path.relative_to(PROJECT_ROOT)}: {error.strerror}") from None
+    relative = path.relative_to(PROJECT_ROOT)
+    return [
+        Statement(f"{relative} statement {number}", sql)
+        for number, sql in enumerate(split_statements(script, sql_dialect(dialect).family), start=1)
+    ]
+
+
+def planned_files(dialect: Dialect, *, drop: bool, entity_tables: bool) -> list[str]:
+    if drop:
+        return [DROP_FILE, *([DROP_ENTITY_TABLES] if entity_tables else [])]
+    return [*([ENTITY_TABLES] if entity_tables else []), *APPLY_FILES]
+
+
+# -- our objects that the model no longer wants ---------------------------------
+
+
+async def stale_object_drops(db: Database, model: Model | None) -> list[Statement]:
+    """DROP statements for our triggers and functions that ``model`` does not define.
+
+    ``model=None`` means "want none of them" (``--drop``).
+    """
+    wanted_triggers = model.trigger_names if model else frozenset()
+    wanted_functions = model.function_names if model else frozenset()
+    drops: list[Statement] = []
+    for name, table in await existing_triggers(db):
+        if not name.startswith(OBJECT_PREFIX) or name in wanted_triggers:
+            continue
+        drops.append(Statement(f"cleanup of trigger {name} on {table}", db.sql.drop_trigger(name, table)))
+    for name in await existing_functions(db):
+        if name.startswith(OBJECT_PREFIX) and name not in wanted_functions:
+            sql = f"DROP FUNCTION IF EXISTS {db.quote(name)}() CASCADE"
+            drops.append(Statement(f"cleanup of function {name}", sql))
+    return drops
+
+
+# -- running ---------------------------------------------------------------------
+
+
+async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables: bool) -> str:
+    db = Database(target, pool_size=1)
+    await db.connect()
+    try:
+        statements = [
+            statement
+            for name in planned_files(target.dialect, drop=drop, entity_tables=entity_tables)
+            for statement in _file_statements(target.dialect, name)
+        ]
+        if not drop and not entity_tables:
+            problems = model_mismatches(model, await existing_columns(db))
+            if problems:
+                raise MigrationError(
+                    f"the tables in {target.display} do not match the entity model: {'; '.join(problems)} "
+                    "(create the tables first, or pass --create-entity-tables for demo tables; "
+                    "after changing the entity YAML, run `copier update`)"
+                )
+        cleanup = await stale_object_drops(db, None if drop else model)
+        # On --drop our leftovers go first, before the tables they hang on.
+        statements = cleanup + statements if drop else statements + cleanup
+        try:
+            await db.run_script([statement.sql for statement in statements], lock_name=LOCK_NAME)
+        except StatementFailed as failure:
+            where = statements[failure.index].source if failure.index >= 0 else "locking"
+            raise MigrationError(f"{where}: {failure.message}") from None
+    finally:
+        await db.disconnect()
+    if drop:
+        return f"removed change capture from {target.display} (db_events, {len(cleanup)} triggers and functions)"
+    triggers = sum(len(entity.triggers) for entity in model.entities)
+    cleaned = f"; dropped {len(cleanup)} left over from removed entities or events" if cleanup else ""
+    return (
+        f"installed change capture on {target.display} ({len(model.entities)} entities, {triggers} triggers{cleaned})"
+    )

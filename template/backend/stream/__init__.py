@@ -1,0 +1,1 @@
+"""The live stream: reading db_events without losing events, and fanning them out to clients."""
