@@ -109,6 +109,8 @@ async def test_everything_but_the_login_page_and_health_needs_the_token(
             assert client.get(path, headers={"Authorization": "Bearer wrong-token-wrong-token"}).status_code == 401
             # The token in a URL is refused everywhere: URLs are logged.
             assert client.get(path, params={"token": TOKEN}).status_code == 401, path
+        # Signed-in content is kept by no shared cache and revalidated, so signing out takes effect.
+        assert client.get("/", headers={"X-Dashboard-Token": TOKEN}).headers["cache-control"] == "private, no-cache"
         # A browser asking for a page is sent to the login page instead of a bare 401.
         for path in ("/", "/docs"):
             page = client.get(path, headers={"Accept": "text/html,application/xhtml+xml"})

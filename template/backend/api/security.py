@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from ..settings import Settings
@@ -168,8 +169,22 @@ class AccessGate:
             refusal: ASGIApp = WebSocketClose(POLICY_VIOLATION) if websocket else PlainTextResponse(message, 400)
             await refusal(scope, receive, send)
             return
+        if self.settings.auth_token is None:
+            await self.app(scope, receive, send)
+            return
         if connection.url.path not in PUBLIC_PATHS and not authenticated(self.settings, connection):
             refusal = WebSocketClose(POLICY_VIOLATION) if websocket else _refusal(connection)
             await refusal(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if websocket:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_uncached(message: Message) -> None:
+            # Signed-in content: no shared cache may keep it, and the browser asks
+            # again each time, so a signed-out browser gets the login, not a cached page.
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).setdefault("cache-control", "private, no-cache")
+            await send(message)
+
+        await self.app(scope, receive, send_uncached)
