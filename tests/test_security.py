@@ -183,9 +183,9 @@ def test_the_cookie_is_secure_when_the_request_came_over_https(tpch_project: Pat
 async def test_a_non_ascii_token_works_in_headers_and_in_the_form(tpch_project: Path, sqlite_db: TestDatabase) -> None:
     raw = UNICODE_TOKEN.encode()
     with BackendServer(tpch_project, sqlite_db.url, AUTH_TOKEN=UNICODE_TOKEN) as server, _client(server) as client:
-        assert client.get("/api/stats", headers={"X-Dashboard-Token": raw}).status_code == 200
-        assert client.get("/api/stats", headers={"Authorization": b"Bearer " + raw}).status_code == 200
-        assert client.get("/api/stats", headers={"X-Dashboard-Token": raw[:-1] + b"?"}).status_code == 401
+        assert client.get("/api/stats", headers={b"X-Dashboard-Token": raw}).status_code == 200
+        assert client.get("/api/stats", headers={b"Authorization": b"Bearer " + raw}).status_code == 200
+        assert client.get("/api/stats", headers={b"X-Dashboard-Token": raw[:-1] + b"?"}).status_code == 401
         assert _sign_in(client, UNICODE_TOKEN).status_code == 303
         assert client.get("/api/stats").status_code == 200
 
@@ -203,8 +203,11 @@ async def test_foreign_host_headers_are_refused_without_a_token(tpch_project: Pa
 
 
 async def test_allowed_hosts_is_one_setting(tpch_project: Path, sqlite_db: TestDatabase) -> None:
-    env = {"ALLOWED_HOSTS": "dash.example.org, *.internal.example", "AUTH_TOKEN": TOKEN}
-    with BackendServer(tpch_project, sqlite_db.url, **env) as server, _client(server) as client:
+    hosts = "dash.example.org, *.internal.example"
+    with (
+        BackendServer(tpch_project, sqlite_db.url, ALLOWED_HOSTS=hosts, AUTH_TOKEN=TOKEN) as server,
+        _client(server) as client,
+    ):
         headers = {"X-Dashboard-Token": TOKEN}
         # Loopback names stay allowed: container health checks use them, and rebinding never does.
         for host in ("dash.example.org", "dash.example.org:8443", "a.internal.example", "127.0.0.1", "localhost"):
