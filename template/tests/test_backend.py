@@ -34,9 +34,9 @@ def test_simulated_records_stream_to_a_websocket_client(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("POLL_INTERVAL_MS", "50")
     monkeypatch.delenv("AUTH_TOKEN", raising=False)  # this test is about the stream, not the login
-    monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
+    monkeypatch.setenv("ALLOWED_HOSTS", "testserver")  # the Host that TestClient sends
     model = load_model()
-    with TestClient(create_app(load_settings(model), model), base_url="http://localhost") as client:
+    with TestClient(create_app(load_settings(model), model)) as client:
         with client.websocket_connect("/ws") as ws:
             assert json.loads(ws.receive_text())["type"] == "hello"
             simulate = [sys.executable, "-m", "backend.simulate", "--rate", "20", "--duration", "2", "--seed", "1"]
