@@ -5,28 +5,17 @@ import { useRealtimeData } from "../hooks/useRealtimeData";
 import { useServerStats } from "../hooks/useServerStats";
 import { useTheme } from "../hooks/useTheme";
 import type { Api, Session } from "../lib/api";
+import { displayColumns } from "../lib/columns";
 import type { DashboardModel } from "../lib/entityModel";
 import { matchesSearch } from "../lib/search";
 import { eventsPerSecond } from "../lib/store";
-import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
+import type { ColumnConfig, DbEvent } from "../lib/types";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { EventTable } from "./EventTable";
 import { StatsCards } from "./StatsCards";
 import { Toolbar, type View } from "./Toolbar";
 
 const NO_COLUMNS: ColumnConfig[] = [];
-
-/** The columns each entity's table shows; built once per model so memoized rows can skip re-rendering. */
-function displayColumns(entities: readonly EntityConfig[]): Map<string, ColumnConfig[]> {
-  return new Map(
-    entities.map((entity) => [
-      entity.name,
-      entity.displayFields
-        .map((name) => entity.columns.find((column) => column.name === name))
-        .filter((column): column is ColumnConfig => column !== undefined),
-    ]),
-  );
-}
 
 export interface DashboardProps {
   readonly title: string;
@@ -38,7 +27,6 @@ export interface DashboardProps {
 export function Dashboard({ title, model, session, api }: DashboardProps) {
   const { entities, features } = model;
   const entityByName = useMemo(() => new Map(entities.map((entity) => [entity.name, entity])), [entities]);
-  const columns = useMemo(() => displayColumns(entities), [entities]);
   const realtime = useRealtimeData({ entities });
   const server = useServerStats(api);
   const { data, status, paused, pending } = realtime;
@@ -128,7 +116,7 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
               title={`${entity.icon} ${entity.name}`}
               color={entity.color}
               events={filtered.byEntity.get(entity.name) ?? []}
-              columns={columns.get(entity.name) ?? NO_COLUMNS}
+              columns={displayColumns(entity)}
               autoScroll={features.autoScroll}
               exportCsv={features.exportCsv}
             />

@@ -25,6 +25,10 @@ export class IdWindow {
     return true;
   }
 
+  has(id: number): boolean {
+    return this.ids.has(id);
+  }
+
   get size(): number {
     return this.ids.size;
   }

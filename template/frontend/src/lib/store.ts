@@ -1,6 +1,6 @@
 /** The dashboard's data: per-entity ring buffers, the unified stream, counters and rates. */
 
-import type { DbEvent, EntityConfig, EventType } from "./types";
+import type { BatchSource, DbEvent, EntityConfig, EventType } from "./types";
 
 export const STREAM_CAP = 1000;
 export const RATE_WINDOW_S = 60;
@@ -55,16 +55,18 @@ export function tick(data: DashboardData, nowMs: number): DashboardData {
 }
 
 /**
- * Apply a batch (already de-duplicated) in arrival order. `counted` is false for
- * history loaded at startup: shown, but not counted as this session's changes.
+ * Apply a batch (already de-duplicated) in arrival order. History loaded at
+ * startup is shown below what the live stream already brought (it is older),
+ * and not counted as this session's changes.
  */
 export function applyEvents(
   data: DashboardData,
   events: readonly DbEvent[],
   entities: readonly EntityConfig[],
   nowMs: number,
-  counted = true,
+  source: BatchSource = "live",
 ): DashboardData {
+  const counted = source === "live";
   if (events.length === 0) return tick(data, nowMs);
   const second = Math.floor(nowMs / 1000);
   const perSecond = advanceRates(data, second);
@@ -90,10 +92,10 @@ export function applyEvents(
   const byEntity: Record<string, readonly DbEvent[]> = { ...data.byEntity };
   for (const [name, list] of fresh) {
     const cap = caps.get(name) ?? 0;
-    byEntity[name] = [...list.reverse(), ...(data.byEntity[name] ?? [])].slice(0, cap);
+    byEntity[name] = newestFirst(list.reverse(), data.byEntity[name] ?? [], source).slice(0, cap);
   }
   const known = events.filter((event) => caps.has(event.entity));
-  const stream = [...[...known].reverse(), ...data.stream].slice(0, STREAM_CAP);
+  const stream = newestFirst([...known].reverse(), data.stream, source).slice(0, STREAM_CAP);
   return {
     byEntity,
     stream,
@@ -103,6 +105,10 @@ export function applyEvents(
     lastEventAt: counted ? nowMs : data.lastEventAt,
     received: data.received + (counted ? known.length : 0),
   };
+}
+
+function newestFirst(batch: readonly DbEvent[], shown: readonly DbEvent[], source: BatchSource): DbEvent[] {
+  return source === "live" ? [...batch, ...shown] : [...shown, ...batch];
 }
 
 export function eventsPerSecond(data: DashboardData, seconds = 10): number {

@@ -45,9 +45,17 @@ describe("the dashboard store", () => {
   });
 
   it("shows history without counting it", () => {
-    const data = applyEvents(emptyData(entities, now), [orderEvent(1)], entities, now, false);
+    const data = applyEvents(emptyData(entities, now), [orderEvent(1)], entities, now, "history");
     expect(data.byEntity.Order?.map((e) => e.id)).toEqual([1]);
     expect(data.counts.Order?.insert).toBe(0);
     expect(data.lastEventAt).toBeNull();
+  });
+
+  it("puts history that arrives after live events below them", () => {
+    let data = applyEvents(emptyData(entities, now), [orderEvent(10), orderEvent(11)], entities, now, "live");
+    data = applyEvents(data, [orderEvent(8), orderEvent(9)], entities, now, "history");
+    expect(data.byEntity.Order?.map((e) => e.id)).toEqual([11, 10]); // capped at 2: the live rows stay
+    expect(data.stream.map((e) => e.id)).toEqual([11, 10, 9, 8]);
+    expect(data.received).toBe(2);
   });
 });

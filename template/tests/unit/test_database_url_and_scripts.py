@@ -1,4 +1,4 @@
-"""Unit tests of the generated backend's plain modules, imported straight from template/."""
+"""Unit tests of DATABASE_URL parsing and migration-script splitting (no database needed)."""
 
 from __future__ import annotations
 
