@@ -170,6 +170,10 @@ async def test_the_login_form_sets_an_httponly_strict_cookie_that_is_not_the_tok
         # Scripts may sign in with JSON and get 204 / 401 instead of redirects.
         assert client.post("/api/session", json={"token": TOKEN}).status_code == 204
         assert client.post("/api/session", json={"token": "nope"}).status_code == 401
+        log = server.log()
+    # Neither the token nor the cookie reached the access log (it records every URL and WebSocket path).
+    assert '"POST /api/session HTTP/1.1" 303' in log and '"WebSocket /ws" [accepted]' in log
+    assert TOKEN not in log and value not in log
 
 
 def test_the_cookie_is_secure_when_the_request_came_over_https(tpch_project: Path, sqlite_db: TestDatabase) -> None:

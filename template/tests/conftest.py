@@ -81,22 +81,25 @@ class ScratchDatabase:
                 finally:
                     await connection.close()
 
-            asyncio.run(run())
         else:
-            import pymysql
+            import aiomysql
 
-            connection = pymysql.connect(
-                host=parts.hostname or "127.0.0.1",
-                port=parts.port or 3306,
-                user=user or "root",
-                password=password or "",
-                database=database,
-                autocommit=True,
-            )
-            try:
-                connection.cursor().execute(statement)
-            finally:
-                connection.close()
+            async def run() -> None:
+                connection = await aiomysql.connect(
+                    host=parts.hostname or "127.0.0.1",
+                    port=parts.port or 3306,
+                    user=user or "root",
+                    password=password or "",
+                    db=database,
+                    autocommit=True,
+                )
+                try:
+                    async with connection.cursor() as cursor:
+                        await cursor.execute(statement)
+                finally:
+                    connection.close()
+
+        asyncio.run(run())
 
 
 def _server_url() -> str | None:
