@@ -41,14 +41,24 @@ def _load_model_package() -> ModuleType:
 _model = _load_model_package()
 _sql: Any = importlib.import_module(f"{_model.__name__}.sql")
 _answers: Any = importlib.import_module(f"{_model.__name__}.answers")
+_encoders: Any = importlib.import_module(f"{_model.__name__}.encoders")
+_errors: Any = importlib.import_module(f"{_model.__name__}.errors")
 
 
 def _user_error(error: Exception) -> UserMessageError:
     return UserMessageError(f"dashboard-template: {error}")
 
 
+def _answer_error(question: str, value: Any, problem: str) -> UserMessageError:
+    return UserMessageError(f"dashboard-template: answer {question}={_errors.excerpt(value)}: {problem}")
+
+
 def entity_snapshot(entities_dir: str, dst_path: PurePath | str) -> str:
     """Default of the ``entities_snapshot`` answer: the YAML folder parsed into the model."""
+    # Checked before the folder is read, so a crafted name is refused as a name.
+    problem = _answers.answer_problem("entities_dir", entities_dir)
+    if problem:
+        raise _answer_error("entities_dir", entities_dir, problem)
     try:
         folder = _model.resolve_entities_dir(str(entities_dir), Path(str(dst_path)))
         return json.dumps(_model.load_project(folder).to_snapshot(), ensure_ascii=False)
@@ -80,7 +90,7 @@ def check_answers(answers: dict[str, Any]) -> bool:
     for question, value in answers.items():
         problem = _answers.answer_problem(question, value)
         if problem:
-            raise UserMessageError(f"dashboard-template: answer {question}={value!r}: {problem}")
+            raise _answer_error(question, value, problem)
     return True
 
 
@@ -102,6 +112,11 @@ class DashboardExtension(Extension):
                 "check_answers": check_answers,
                 "runtime_json": runtime_json,
                 "slug": _answers.slug,
+                # Every answer written into a TOML or YAML file goes through one of these.
+                "toml_str": _encoders.toml_string,
+                "yaml_str": _encoders.yaml_string,
+                "one_line": _encoders.one_line,
+                "entities_glob": _answers.entities_glob,
                 # JSON for TypeScript sources: unlike Jinja's `tojson`, keeps non-ASCII (icons) readable.
                 "ts_json": lambda value: json.dumps(value, ensure_ascii=False),
                 "default_database_url": _answers.DEFAULT_DATABASE_URLS.get,

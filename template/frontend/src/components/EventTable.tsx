@@ -1,6 +1,7 @@
 import { memo, useEffect, useRef, useState } from "react";
 import { displayColumns } from "../lib/columns";
 import { downloadCsv, toCsv } from "../lib/csv";
+import { fieldValue } from "../lib/format";
 import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { EntityBadge, EventBadge } from "./EventBadge";
@@ -136,7 +137,7 @@ function Summary({ event, entity }: { event: DbEvent; entity: EntityConfig }) {
       {displayColumns(entity).map((column) => (
         <span key={column.name}>
           <span className="text-xs text-slate-500 dark:text-slate-400">{column.name} </span>
-          <Cell value={event.data[column.name]} column={column} />
+          <Cell value={fieldValue(event.data, column.name)} column={column} />
         </span>
       ))}
     </span>
@@ -179,7 +180,7 @@ const EventRow = memo(function EventRow({ event, columns, entity, color }: Event
             key={column.name}
             className={`px-2 py-1 whitespace-nowrap ${event.changed?.includes(column.name) ? "font-semibold" : ""}`}
           >
-            <Cell value={event.data[column.name]} column={column} />
+            <Cell value={fieldValue(event.data, column.name)} column={column} />
           </td>
         ))
       )}
