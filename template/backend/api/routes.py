@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ..runtime import Runtime
 from .metrics import render_metrics
-from .security import token_ok
+from .security import authenticated
 
 router = APIRouter()
 
@@ -24,7 +24,7 @@ def runtime_of(request: Request) -> Runtime:
 
 def require_token(request: Request) -> Runtime:
     runtime = runtime_of(request)
-    if not token_ok(runtime.settings, request.headers, request.query_params):
+    if not authenticated(runtime.settings, request):
         raise HTTPException(status_code=401, detail="missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
     return runtime
 
@@ -88,7 +88,7 @@ def health(request: Request) -> JSONResponse:
     fresh = age is not None and age < max(HEALTH_STALE_AFTER_S, 5 * runtime.settings.poll_interval_s)
     up = state.healthy and fresh
     body: dict[str, Any] = {"status": "ok" if up else "unavailable"}
-    if token_ok(runtime.settings, request.headers, request.query_params):
+    if authenticated(runtime.settings, request):
         body.update(
             {
                 "database": runtime.settings.database.dialect,
