@@ -129,6 +129,8 @@ async def test_entities_health_metrics_and_frontend(
         order = body["entities"][1]
         assert order["table"] == "orders" and order["color"] == "#3b82f6" and order["icon"] == "📦"
         assert order["display_fields"][:2] == ["order_key", "customer_key"]
+        # Built from the typed model: what the page reads, nothing of the SQL side or the YAML files.
+        assert not {"triggers", "function", "source"} & set(order)
         assert body["features"]["export_csv"] is True and body["poll_interval_ms"] == 50
 
         status, body, _ = get(server, "/health")

@@ -29,10 +29,6 @@ export class IdWindow {
     return this.ids.has(id);
   }
 
-  get size(): number {
-    return this.ids.size;
-  }
-
   clear(): void {
     this.ids.clear();
     this.order.length = 0;
