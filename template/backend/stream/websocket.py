@@ -19,7 +19,7 @@ import time
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from ..api.security import origin_ok, token_ok
+from ..api.security import authenticated, origin_ok
 from ..runtime import Runtime
 from . import protocol
 from .event_store import PAGE_CHARS, EventStore, within_budget
@@ -43,7 +43,7 @@ class NotReading(Exception):
 async def websocket_endpoint(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
-    if not origin_ok(settings, websocket.headers) or not token_ok(settings, websocket.headers, websocket.query_params):
+    if not origin_ok(settings, websocket.headers) or not authenticated(settings, websocket):
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
         return
     await websocket.accept()
