@@ -46,17 +46,20 @@ if TYPE_CHECKING:
     from .entity_model import encoders as _encoders
     from .entity_model import errors as _errors
     from .entity_model import loader as _loader
+    from .entity_model import services as _services
     from .entity_model import sql as _sql
-    from .entity_model.model import ProjectModel
+    from .entity_model.model import Dialect, ProjectModel
 else:
     _package = _load_model_package()
     _answers = importlib.import_module(f"{_package.__name__}.answers")
     _encoders = importlib.import_module(f"{_package.__name__}.encoders")
     _errors = importlib.import_module(f"{_package.__name__}.errors")
     _loader = importlib.import_module(f"{_package.__name__}.loader")
+    _services = importlib.import_module(f"{_package.__name__}.services")
     _sql = importlib.import_module(f"{_package.__name__}.sql")
     _model_module = importlib.import_module(f"{_package.__name__}.model")
     ProjectModel = _model_module.ProjectModel
+    Dialect = str
 
 
 def _user_error(error: Exception) -> UserMessageError:
@@ -117,7 +120,7 @@ def check_answers(answers: dict[str, Any]) -> bool:
     return True
 
 
-def runtime_json(model: ProjectModel, database: str, poll_interval_ms: Any) -> str:
+def runtime_json(model: ProjectModel, database: Dialect, poll_interval_ms: Any) -> str:
     """The model as the generated backend reads it (``backend/generated/entities.json``)."""
     return json.dumps(_answers.runtime_model(model, database, poll_interval_ms), indent=2, ensure_ascii=False) + "\n"
 
@@ -152,7 +155,10 @@ class DashboardExtension(Extension):
                 "entities_glob": _answers.entities_glob,
                 # JSON for TypeScript sources: unlike Jinja's `tojson`, keeps non-ASCII (icons) readable.
                 "ts_json": lambda value: json.dumps(value, ensure_ascii=False),
-                "default_database_url": _answers.DEFAULT_DATABASE_URLS.get,
+                "default_database_url": _answers.default_database_url,
+                # The bundled database server of a dialect (None for SQLite) and its URLs.
+                "database_server": _services.SERVERS.get,
+                "database_url": _services.database_url,
                 **_sql.FILTERS,
             }
         )

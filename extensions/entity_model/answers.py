@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .dashboard_config import POLL_INTERVAL_RANGE
-from .model import DIALECTS, ProjectModel
+from .model import DIALECTS, Dialect, ProjectModel
+from .services import database_url
 
 
 def slug(name: str) -> str:
@@ -95,21 +96,17 @@ def answer_problem(question: str, value: Any) -> str | None:
     return check(value) if check else None
 
 
-DEFAULT_DATABASE_URLS = {
-    "postgresql": "postgresql://dashboard:dashboard@localhost:5432/dashboard",
-    "mysql": "mysql://dashboard:dashboard@localhost:3306/dashboard",
-    "mariadb": "mariadb://dashboard:dashboard@localhost:3306/dashboard",
-    "sqlite": "sqlite:///dashboard.db",
-}
-"""DATABASE_URL when none is set: the compose service of the chosen database, or a local SQLite file."""
+def default_database_url(database: Dialect) -> str:
+    """DATABASE_URL when none is set: the compose service of the chosen database, or a local SQLite file."""
+    return database_url(database, "localhost")
 
 
-def runtime_model(model: ProjectModel, database: str, poll_interval_ms: Any) -> dict[str, Any]:
+def runtime_model(model: ProjectModel, database: Dialect, poll_interval_ms: Any) -> dict[str, Any]:
     """The snapshot, the answers the backend needs, and the names of our triggers."""
     data = model.to_snapshot()
     data["settings"]["poll_interval_ms"] = int(str(poll_interval_ms))
     data["settings"]["database"] = database
-    data["settings"]["default_database_url"] = DEFAULT_DATABASE_URLS[database]
+    data["settings"]["default_database_url"] = default_database_url(database)
     for entity, entity_data in zip(model.entities, data["entities"], strict=True):
         entity_data["triggers"] = {event: entity.trigger_name(event) for event in entity.event_types}
         entity_data["function"] = entity.function_name
