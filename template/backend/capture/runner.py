@@ -9,7 +9,7 @@ from ..db.database import Database, StatementFailed
 from ..db.dialects import sql_dialect
 from ..db.url import DatabaseTarget, Dialect
 from ..model import OBJECT_PREFIX, Model
-from .schema import existing_columns, existing_functions, existing_triggers, model_mismatches
+from .schema import existing_functions, existing_triggers, live_tables, model_mismatches
 from .sql_script import split_statements
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,19 @@ DROP_ENTITY_TABLES = "drop_entity_tables.sql"
 
 
 class MigrationError(RuntimeError):
-    """Reported as one line, without a traceback."""
+    """Reported as one line per line of its message, without a traceback."""
+
+
+class ModelMismatch(MigrationError):
+    """The live tables differ from the model: nothing was changed."""
+
+    def __init__(self, display: str, problems: list[str]):
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        summary = (
+            f"the tables in {display} do not match the entity model ({count} above); change capture was left as it was"
+        )
+        super().__init__("\n".join([*problems, summary]))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -85,14 +97,13 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
             for name in planned_files(target.dialect, drop=drop, entity_tables=entity_tables)
             for statement in _file_statements(target.dialect, name)
         ]
-        if not drop and not entity_tables:
-            problems = model_mismatches(model, await existing_columns(db))
+        if not drop:
+            # Before the first statement: MySQL and MariaDB cannot roll DDL back, and a
+            # trigger that names a missing column fails every write to its table.
+            tables = await live_tables(db)
+            problems = model_mismatches(model, tables, db.sql, create_missing_tables=entity_tables)
             if problems:
-                raise MigrationError(
-                    f"the tables in {target.display} do not match the entity model: {'; '.join(problems)} "
-                    "(create the tables first, or pass --create-entity-tables for demo tables; "
-                    "after changing the entity YAML, run `copier update`)"
-                )
+                raise ModelMismatch(target.display, problems)
         cleanup = await stale_object_drops(db, None if drop else model)
         # On --drop our leftovers go first, before the tables they hang on.
         statements = cleanup + statements if drop else statements + cleanup
