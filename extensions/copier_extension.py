@@ -14,9 +14,10 @@ import json
 import sys
 from pathlib import Path, PurePath
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copier.errors import UserMessageError
+from copier_template_extensions import ContextHook
 from jinja2 import Environment
 from jinja2.ext import Extension
 
@@ -38,30 +39,65 @@ def _load_model_package() -> ModuleType:
     return module
 
 
-_model = _load_model_package()
-_sql: Any = importlib.import_module(f"{_model.__name__}.sql")
-_answers: Any = importlib.import_module(f"{_model.__name__}.answers")
+if TYPE_CHECKING:
+    # mypy checks the filters against the package itself; at run time it is
+    # loaded under its path-specific name (see the module docstring).
+    from .entity_model import answers as _answers
+    from .entity_model import encoders as _encoders
+    from .entity_model import errors as _errors
+    from .entity_model import loader as _loader
+    from .entity_model import services as _services
+    from .entity_model import sql as _sql
+    from .entity_model.model import Dialect, ProjectModel
+else:
+    _package = _load_model_package()
+    _answers = importlib.import_module(f"{_package.__name__}.answers")
+    _encoders = importlib.import_module(f"{_package.__name__}.encoders")
+    _errors = importlib.import_module(f"{_package.__name__}.errors")
+    _loader = importlib.import_module(f"{_package.__name__}.loader")
+    _services = importlib.import_module(f"{_package.__name__}.services")
+    _sql = importlib.import_module(f"{_package.__name__}.sql")
+    _model_module = importlib.import_module(f"{_package.__name__}.model")
+    ProjectModel = _model_module.ProjectModel
+    Dialect = str
 
 
 def _user_error(error: Exception) -> UserMessageError:
     return UserMessageError(f"dashboard-template: {error}")
 
 
+def _answer_error(question: str, value: Any, problem: str) -> UserMessageError:
+    return UserMessageError(f"dashboard-template: answer {question}={_errors.excerpt(value)}: {problem}")
+
+
 def entity_snapshot(entities_dir: str, dst_path: PurePath | str) -> str:
     """Default of the ``entities_snapshot`` answer: the YAML folder parsed into the model."""
+    # Checked before the folder is read, so a crafted name is refused as a name.
+    problem = _answers.answer_problem("entities_dir", entities_dir)
+    if problem:
+        raise _answer_error("entities_dir", entities_dir, problem)
     try:
-        folder = _model.resolve_entities_dir(str(entities_dir), Path(str(dst_path)))
-        return json.dumps(_model.load_project(folder).to_snapshot(), ensure_ascii=False)
-    except _model.ModelError as error:
+        folder = _loader.resolve_entities_dir(str(entities_dir), Path(str(dst_path)))
+        return json.dumps(_loader.load_project(folder).to_snapshot(), ensure_ascii=False)
+    except _errors.ModelError as error:
         raise _user_error(error) from None
 
 
-def entity_model(snapshot: Any) -> Any:
-    """The typed :class:`ProjectModel` behind an ``entities_snapshot`` answer."""
+_models_by_snapshot: dict[str, ProjectModel] = {}
+
+
+def entity_model(snapshot: Any) -> ProjectModel:
+    """The typed :class:`ProjectModel` behind an ``entities_snapshot`` answer (parsed once per snapshot)."""
+    key = json.dumps(snapshot, sort_keys=True, default=str)
+    cached = _models_by_snapshot.get(key)
+    if cached is not None:
+        return cached
     try:
-        return _model.ProjectModel.from_snapshot(snapshot)
-    except _model.ModelError as error:
+        model = ProjectModel.from_snapshot(snapshot)
+    except _errors.ModelError as error:
         raise _user_error(error) from None
+    _models_by_snapshot[key] = model
+    return model
 
 
 def answer_problem(value: Any, question: str, data: Any = None) -> str:
@@ -80,13 +116,23 @@ def check_answers(answers: dict[str, Any]) -> bool:
     for question, value in answers.items():
         problem = _answers.answer_problem(question, value)
         if problem:
-            raise UserMessageError(f"dashboard-template: answer {question}={value!r}: {problem}")
+            raise _answer_error(question, value, problem)
     return True
 
 
-def runtime_json(model: Any, database: str, poll_interval_ms: Any) -> str:
+def runtime_json(model: ProjectModel, database: Dialect, poll_interval_ms: Any) -> str:
     """The model as the generated backend reads it (``backend/generated/entities.json``)."""
     return json.dumps(_answers.runtime_model(model, database, poll_interval_ms), indent=2, ensure_ascii=False) + "\n"
+
+
+class ModelContext(ContextHook):
+    """Every template sees the typed entity model as ``model`` (built once per snapshot)."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        snapshot = context.get("entities_snapshot")
+        # Absent while Copier renders the questions that come before it.
+        if isinstance(snapshot, dict) and "model" not in context:
+            context["model"] = entity_model(snapshot)
 
 
 class DashboardExtension(Extension):
@@ -102,9 +148,17 @@ class DashboardExtension(Extension):
                 "check_answers": check_answers,
                 "runtime_json": runtime_json,
                 "slug": _answers.slug,
+                # Every answer written into a TOML or YAML file goes through one of these.
+                "toml_str": _encoders.toml_string,
+                "yaml_str": _encoders.yaml_string,
+                "one_line": _encoders.one_line,
+                "entities_glob": _answers.entities_glob,
                 # JSON for TypeScript sources: unlike Jinja's `tojson`, keeps non-ASCII (icons) readable.
                 "ts_json": lambda value: json.dumps(value, ensure_ascii=False),
-                "default_database_url": _answers.DEFAULT_DATABASE_URLS.get,
+                "default_database_url": _answers.default_database_url,
+                # The bundled database server of a dialect (None for SQLite) and its URLs.
+                "database_server": _services.SERVERS.get,
+                "database_url": _services.database_url,
                 **_sql.FILTERS,
             }
         )

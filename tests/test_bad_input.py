@@ -32,6 +32,29 @@ def _write(file: str, text: str) -> Mutation:
     return mutate
 
 
+def _both(*mutations: Mutation) -> Mutation:
+    def mutate(folder: Path) -> None:
+        for mutation in mutations:
+            mutation(folder)
+
+    return mutate
+
+
+def _append(file: str, text: str) -> Mutation:
+    def mutate(folder: Path) -> None:
+        path = folder / file
+        path.write_text(path.read_text() + text)
+
+    return mutate
+
+
+def _link(name: str, target: str) -> Mutation:
+    def mutate(folder: Path) -> None:
+        (folder / name).symlink_to(target)
+
+    return mutate
+
+
 def _remove_all(folder: Path) -> None:
     for path in folder.iterdir():
         path.unlink()
@@ -102,6 +125,29 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
         ("customer.yaml", "conformant_id_column", "longer than 63"),
     ),
     ("empty-folder", _remove_all, ("holds no .yaml or .yml entity files",)),
+    (
+        "symlink-outside-the-folder",
+        _link("passwd.yaml", "/etc/passwd"),
+        ("passwd.yaml: is a symbolic link to a file outside the entities folder",),
+    ),
+    (
+        "columns-differing-by-case",
+        _both(
+            _replace("customer.yaml", "  fields:\n", "  fields:\n    - name: Phone\n      type: String\n"),
+            _append("customer.yaml", "      - name: Phone\n        type: String\n"),
+        ),
+        ("customer.yaml", "field_overrides[8].name", "entity Customer", "'Phone'", "'phone'", "only by case"),
+    ),
+    (
+        "entities-differing-by-case",
+        _replace("product.yaml", "  name: Product\n", "  name: customer\n"),
+        ("product.yaml", "entity.name", "'customer'", "'Customer'", "customer.yaml", "only by case"),
+    ),
+    (
+        "tables-differing-by-case",
+        _replace("product.yaml", "conformant_table: products", "conformant_table: Customers"),
+        ("product.yaml", "conformant_table", "'Customers'", "'customers'", "Customer", "only by case"),
+    ),
     (
         "reserved-events-table",
         _replace("order.yaml", "conformant_table: orders", "conformant_table: db_events"),
@@ -206,7 +252,14 @@ def _assert_one_clear_error(result_stderr: str, fragments: tuple[str, ...]) -> N
         assert fragment in ours[0]
 
 
-CLI_CASES = ["invalid-yaml", "missing-conformant-table", "two-entities-one-table", "dashboard-unknown-key"]
+CLI_CASES = [
+    "invalid-yaml",
+    "missing-conformant-table",
+    "two-entities-one-table",
+    "dashboard-unknown-key",
+    "columns-differing-by-case",
+    "symlink-outside-the-folder",
+]
 
 
 @pytest.mark.parametrize("case", CLI_CASES)
@@ -220,6 +273,7 @@ def test_copier_copy_stops_with_one_line_and_writes_nothing(template_repo: Path,
     )  # fmt: skip
     assert result.returncode != 0
     _assert_one_clear_error(result.stderr, fragments)
+    assert "root:" not in result.stderr  # nothing of /etc/passwd
     assert not destination.exists()
 
 
@@ -243,3 +297,71 @@ def test_wrong_answers_give_one_clear_error(template_repo: Path, tmp_path: Path,
     assert result.returncode != 0
     _assert_one_clear_error(result.stderr, (fragment,))
     assert not destination.exists()
+
+
+def test_symlink_leaving_the_folder_is_refused_naming_the_link_only(tmp_path: Path) -> None:
+    folder = _prepared(tmp_path, lambda _: None)
+    (folder / "passwd.yaml").symlink_to("/etc/passwd")
+    with pytest.raises(ModelError) as caught:
+        load_project(folder)
+    message = str(caught.value)
+    assert message.startswith(f"{folder / 'passwd.yaml'}: ")
+    assert "symbolic link to a file outside the entities folder" in message
+    assert "root:" not in message
+    assert "/etc/passwd" not in message
+
+
+def test_dashboard_yaml_linked_from_outside_is_refused(tmp_path: Path) -> None:
+    folder = _prepared(tmp_path, lambda _: None)
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("dashboard:\n  api_key_of_production: s3cr3t-value\n")
+    (folder / "dashboard.yaml").unlink()
+    (folder / "dashboard.yaml").symlink_to(secret)
+    with pytest.raises(ModelError) as caught:
+        load_project(folder)
+    message = str(caught.value)
+    assert "dashboard.yaml" in message and "outside the entities folder" in message
+    assert "s3cr3t" not in message and "api_key" not in message
+
+
+def test_symlinks_inside_the_folder_are_followed_and_broken_ones_named(tmp_path: Path) -> None:
+    folder = _prepared(tmp_path, lambda _: None)
+    (folder / "shared").mkdir()
+    (folder / "order.yaml").rename(folder / "shared" / "order.yaml")
+    (folder / "order.yaml").symlink_to(Path("shared") / "order.yaml")
+    assert "Order" in {entity.name for entity in load_project(folder).entities}
+
+    (folder / "ghost.yml").symlink_to(folder / "nowhere.yml")
+    with pytest.raises(ModelError, match=r"ghost\.yml: is a symbolic link that leads nowhere"):
+        load_project(folder)
+
+
+LONG_TEXT = "".join(f"user{n}:x:{n}:{n}:secret line {n}:/home/user{n}:/bin/sh\n" for n in range(200))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (_write("notes.yaml", LONG_TEXT), "notes.yaml: must be a mapping, got str 'user0:x:0:0:secret"),
+        (
+            _replace(
+                "order.yaml", "source_type: root", "source_type: " + LONG_TEXT.replace("\n", " ").replace(":", ".")
+            ),
+            "entity.source_type: unknown entity type 'user0.x.0.0.secret",
+        ),
+        (
+            _replace("dashboard.yaml", "  include_reference: true", "  " + "x" * 1000 + ": true"),
+            "dashboard.yaml: dashboard.xxxxx",
+        ),
+    ],
+    ids=["whole-file-as-a-string", "long-value", "long-key"],
+)
+def test_errors_quote_a_short_excerpt_of_the_file_at_most(tmp_path: Path, mutate: Mutation, fragment: str) -> None:
+    folder = _prepared(tmp_path, mutate)
+    with pytest.raises(ModelError) as caught:
+        load_project(folder)
+    message = str(caught.value).replace(str(folder), "")
+    assert fragment in message
+    assert "\n" not in message
+    assert "secret line 5" not in message
+    assert len(message) < 700

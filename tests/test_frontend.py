@@ -156,3 +156,53 @@ def test_feature_flags_of_dashboard_yaml_hide_features(template_repo: Path, tmp_
             assert page.get_by_role("group", name="Entities shown").count() == 0
             # The tables themselves stay: the flags hide controls, not data.
             assert page.get_by_test_id("table-Customer").count() == 1
+
+
+def test_sign_in_through_the_form_then_live_rows_with_no_token_in_any_url(
+    tpch_project: Path, built_frontend: Path, tmp_path: Path
+) -> None:
+    """With AUTH_TOKEN set the browser signs in once through the form; the token never enters a URL or a log."""
+    from tests.support.databases import temporary_database
+    from tests.support.projects import run_in_project
+
+    token = "browser-token-0123456789-abcdef"
+    visited: list[str] = []
+    with temporary_database("sqlite", tmp_path) as db:
+        migrated = run_in_project(tpch_project, "-m", "backend.migrate", "--create-entity-tables",
+                                  env={"DATABASE_URL": db.url})  # fmt: skip
+        assert migrated.returncode == 0, migrated.stderr
+        with (
+            BackendServer(tpch_project, db.url, AUTH_TOKEN=token, POLL_INTERVAL_MS="100") as server,
+            browser_page() as page,
+        ):
+            page.on("request", lambda request: visited.append(request.url))
+            page.goto(server.http + "/")
+            assert page.url == server.http + "/login"  # signed out: the login page, not the dashboard
+            page.get_by_label("Access token").fill("wrong-token-wrong-token")
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("alert").filter(has_text="not right").wait_for(timeout=5000)
+            page.get_by_label("Access token").fill(token)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+            _order(db, "SIGNED-IN")
+            _row(page, "Order", "SIGNED-IN").wait_for(timeout=APPEAR_WITHIN_MS)
+
+            assert page.url == server.http + "/"
+            session = next(c for c in page.context.cookies() if c["name"] == "dashboard_session")
+            assert session["httpOnly"] and session["sameSite"] == "Strict" and token not in session["value"]
+            assert page.evaluate("document.cookie") == ""  # scripts on the page cannot read the session
+
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(server.http + "/login")
+            page.goto(server.http + "/")
+            assert page.url == server.http + "/login"
+            log = server.log()
+    assert visited and not any(token in url or "token=" in url for url in visited), visited
+    assert token not in log and "token=" not in log
+    assert '"WebSocket /ws" [accepted]' in log  # the access log did record the socket: without a query
+    # The bundle carries no entity model: table and column names come from /api/entities after sign-in.
+    for asset in (built_frontend / "dist").rglob("*"):
+        if asset.is_file() and asset.suffix in (".js", ".map", ".html"):
+            text = asset.read_text(errors="replace")
+            for name in ("order_line_items", "OrderLineItem", "total_price", "customer_key"):
+                assert name not in text, (asset.name, name)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 from .dashboard_config import POLL_INTERVAL_RANGE
-from .model import DIALECTS, ProjectModel
+from .model import DIALECTS, Dialect, ProjectModel
+from .services import database_url
 
 
 def slug(name: str) -> str:
@@ -15,9 +18,24 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-") or "dashboard"
 
 
+# Bidirectional overrides and isolates reorder how text is shown ("Trojan Source").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _control_character(text: str) -> str | None:
+    """The first character of ``text`` that would break a line or hide text in a generated file."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI_CONTROLS:
+            return char
+    return None
+
+
 def _project_name(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty name"
+    control = _control_character(value)
+    if control is not None:
+        return f"must be one line of text without control or text-direction characters (found U+{ord(control):04X})"
     if not re.search(r"[A-Za-z0-9]", value):
         return "must contain at least one letter or digit"
     return None
@@ -29,15 +47,39 @@ def _database(value: Any) -> str | None:
 
 def _poll_interval(value: Any) -> str | None:
     low, high = POLL_INTERVAL_RANGE
-    try:
-        number = int(str(value).strip())
-    except ValueError:
+    text = str(value).strip()
+    # ASCII digits only: int() would also take "5_00", "+500" or Arabic-Indic digits.
+    if not re.fullmatch(r"[0-9]{1,6}", text):
         return f"must be a whole number of milliseconds between {low} and {high}"
-    return None if low <= number <= high else f"must be between {low} and {high} milliseconds"
+    return None if low <= int(text) <= high else f"must be between {low} and {high} milliseconds"
+
+
+ENTITIES_DIR_PUNCTUATION = " _-./~"
+"""Besides letters and digits, what ``entities_dir`` may hold. It ends up in the regenerate
+workflow's ``paths:`` filter, where ``* ? [ ] { } ( ) ! + @`` are glob syntax, and in files
+where quotes, ``$``, backticks, backslashes and control characters could end a string or
+start an expansion."""
 
 
 def _entities_dir(value: Any) -> str | None:
-    return None if isinstance(value, str) and value.strip() else "must name the folder of entity YAML files"
+    if not isinstance(value, str) or not value.strip():
+        return "must name the folder of entity YAML files"
+    for char in value:
+        if not (char.isalnum() or char in ENTITIES_DIR_PUNCTUATION):
+            shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+            return (
+                f"may hold only letters, digits, spaces and {' '.join(ENTITIES_DIR_PUNCTUATION.strip())} "
+                f"(found {shown}); rename the folder or link it under a plain name"
+            )
+    return None
+
+
+def entities_glob(entities_dir: str) -> str | None:
+    """The ``paths:`` filter of the regenerate workflow, or None for a folder outside the repository."""
+    path = posixpath.normpath(entities_dir.strip())
+    if path.startswith(("/", "~")) or path == ".." or path.startswith("../"):
+        return None
+    return "**" if path == "." else f"{path}/**"
 
 
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
@@ -54,21 +96,17 @@ def answer_problem(question: str, value: Any) -> str | None:
     return check(value) if check else None
 
 
-DEFAULT_DATABASE_URLS = {
-    "postgresql": "postgresql://dashboard:dashboard@localhost:5432/dashboard",
-    "mysql": "mysql://dashboard:dashboard@localhost:3306/dashboard",
-    "mariadb": "mariadb://dashboard:dashboard@localhost:3306/dashboard",
-    "sqlite": "sqlite:///dashboard.db",
-}
-"""DATABASE_URL when none is set: the compose service of the chosen database, or a local SQLite file."""
+def default_database_url(database: Dialect) -> str:
+    """DATABASE_URL when none is set: the compose service of the chosen database, or a local SQLite file."""
+    return database_url(database, "localhost")
 
 
-def runtime_model(model: ProjectModel, database: str, poll_interval_ms: Any) -> dict[str, Any]:
+def runtime_model(model: ProjectModel, database: Dialect, poll_interval_ms: Any) -> dict[str, Any]:
     """The snapshot, the answers the backend needs, and the names of our triggers."""
     data = model.to_snapshot()
     data["settings"]["poll_interval_ms"] = int(str(poll_interval_ms))
     data["settings"]["database"] = database
-    data["settings"]["default_database_url"] = DEFAULT_DATABASE_URLS[database]
+    data["settings"]["default_database_url"] = default_database_url(database)
     for entity, entity_data in zip(model.entities, data["entities"], strict=True):
         entity_data["triggers"] = {event: entity.trigger_name(event) for event in entity.event_types}
         entity_data["function"] = entity.function_name

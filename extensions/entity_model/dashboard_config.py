@@ -10,8 +10,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
-from .model import DIALECTS, EVENT_TYPES, Dialect, Entity, EventType, Features, Settings
+from .errors import ModelError, excerpt
+from .folder import require_inside
+from .model import DEFAULT_MAX_RECORDS, DIALECTS, EVENT_TYPES, Dialect, Entity, EventType, Features, Settings
 from .presentation import HEX_COLOR, default_color, default_display_fields, default_icon
 from .yaml_source import Node, load_yaml_file
 
@@ -19,6 +20,17 @@ CONFIG_FILE_NAMES = ("dashboard.yaml", "dashboard.yml")
 
 POLL_INTERVAL_RANGE = (100, 5000)
 MAX_RECORDS_RANGE = (1, 100_000)
+
+# The numbers of dashboard.yaml: (section, key) -> (Settings field, minimum, maximum).
+# Their defaults are the Settings field defaults, the single source of them.
+NUMBER_SETTINGS: dict[tuple[str, str], tuple[str, int, int]] = {
+    ("polling", "interval_ms"): ("poll_interval_ms", *POLL_INTERVAL_RANGE),
+    ("polling", "max_events_per_poll"): ("max_events_per_poll", 1, 100_000),
+    ("polling", "cleanup_after_days"): ("retention_days", 0, 36_500),
+    ("ports", "backend"): ("backend_port", 1, 65_535),
+    ("ports", "frontend"): ("frontend_port", 1, 65_535),
+}
+_DEFAULTS = Settings()
 
 
 @dataclass(frozen=True)
@@ -43,53 +55,58 @@ class DashboardConfig:
 
 
 def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
+    for name in CONFIG_FILE_NAMES:
+        require_inside(entities_dir / name, entities_dir)
     present = [entities_dir / name for name in CONFIG_FILE_NAMES if (entities_dir / name).is_file()]
     if len(present) > 1:
         raise ModelError("both dashboard.yaml and dashboard.yml exist; keep one", file=present[1])
     if not present:
-        return DashboardConfig(Settings(), EVENT_TYPES, 500, {}, None)
+        return DashboardConfig(_DEFAULTS, EVENT_TYPES, DEFAULT_MAX_RECORDS, {}, None)
     path = present[0]
     document = Node(load_yaml_file(path), path, "")
     if document.value is None:
-        return DashboardConfig(Settings(), EVENT_TYPES, 500, {}, path)
+        return DashboardConfig(_DEFAULTS, EVENT_TYPES, DEFAULT_MAX_RECORDS, {}, path)
     document.reject_unknown_keys({"dashboard"})
     root = document.child("dashboard")
     if root.value is None:
-        return DashboardConfig(Settings(), EVENT_TYPES, 500, {}, path)
+        return DashboardConfig(_DEFAULTS, EVENT_TYPES, DEFAULT_MAX_RECORDS, {}, path)
     root.reject_unknown_keys(
         {"database", "include_reference", "polling", "ports", "event_types", "entities", "features", "max_records"}
     )
 
-    polling = _section(root, "polling", {"interval_ms", "max_events_per_poll", "cleanup_after_days"})
-    ports = _section(root, "ports", {"frontend", "backend"})
+    sections = {
+        name: _section(root, name, {key for section, key in NUMBER_SETTINGS if section == name})
+        for name in ("polling", "ports")
+    }
     features_node = _section(root, "features", {f.name for f in fields(Features)})
-    features = Features(**{f.name: features_node.bool_or(f.name, True) for f in fields(Features)})
+    features = Features(
+        **{f.name: features_node.bool_or(f.name, getattr(_DEFAULTS.features, f.name)) for f in fields(Features)}
+    )
 
     settings = Settings(
-        poll_interval_ms=polling.int_or("interval_ms", 500, *POLL_INTERVAL_RANGE),
-        max_events_per_poll=polling.int_or("max_events_per_poll", 1000, 1, 100_000),
-        retention_days=polling.int_or("cleanup_after_days", 7, 0, 36_500),
-        backend_port=ports.int_or("backend", 8000, 1, 65_535),
-        frontend_port=ports.int_or("frontend", 5173, 1, 65_535),
-        include_reference=root.bool_or("include_reference", True),
+        **{
+            field: sections[section].int_or(key, getattr(_DEFAULTS, field), minimum, maximum)
+            for (section, key), (field, minimum, maximum) in NUMBER_SETTINGS.items()
+        },
+        include_reference=root.bool_or("include_reference", _DEFAULTS.include_reference),
         database=_database(root),
         features=features,
     )
     if settings.backend_port == settings.frontend_port:
-        raise ports.child("frontend").error("must differ from the backend port")
+        raise sections["ports"].child("frontend").error("must differ from the backend port")
 
     entities: dict[str, EntityDisplay] = {}
     for item in root.child("entities").items():
         display = _entity_display(item)
         name = item.required_str("name")
         if name in entities:
-            raise item.child("name").error(f"entity {name!r} is configured twice")
+            raise item.child("name").error(f"entity {excerpt(name)} is configured twice")
         entities[name] = display
 
     return DashboardConfig(
         settings=settings,
         event_types=_event_types(root.child("event_types")) if root.has("event_types") else EVENT_TYPES,
-        max_records=root.int_or("max_records", 500, *MAX_RECORDS_RANGE),
+        max_records=root.int_or("max_records", DEFAULT_MAX_RECORDS, *MAX_RECORDS_RANGE),
         entities=entities,
         file=path,
     )
@@ -101,7 +118,7 @@ def apply_dashboard_config(entities: list[Entity], config: DashboardConfig) -> l
     for name, display in config.entities.items():
         if name not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
-            raise display.node.child("name").error(f"no persistent entity named {name!r} (known: {known})")
+            raise display.node.child("name").error(f"no persistent entity named {excerpt(name)} (known: {known})")
 
     result: list[Entity] = []
     for entity in entities:
@@ -119,7 +136,7 @@ def _apply_display(entity: Entity, display: EntityDisplay | None, config: Dashbo
             if name not in entity.column_names:
                 node = display.node.child("display_fields")
                 raise Node(name, node.file, f"{node.path}[{index}]").error(
-                    f"{entity.name} has no column {name!r} (columns: {', '.join(entity.column_names)})"
+                    f"{entity.name} has no column {excerpt(name)} (columns: {', '.join(entity.column_names)})"
                 )
         display_fields = display.display_fields
 
@@ -159,7 +176,7 @@ def _database(root: Node) -> Dialect | None:
         type_node = node.child("type")
     value = type_node.as_str().lower()
     if value not in DIALECTS:
-        raise type_node.error(f"unknown database {value!r} (expected one of {', '.join(DIALECTS)})")
+        raise type_node.error(f"unknown database {excerpt(value)} (expected one of {', '.join(DIALECTS)})")
     return value
 
 
@@ -168,7 +185,7 @@ def _event_types(node: Node) -> tuple[EventType, ...]:
     for item in node.items():
         value = item.as_str().lower()
         if value not in EVENT_TYPES:
-            raise item.error(f"unknown event type {value!r} (expected some of {', '.join(EVENT_TYPES)})")
+            raise item.error(f"unknown event type {excerpt(value)} (expected some of {', '.join(EVENT_TYPES)})")
         if value not in chosen:
             chosen.append(value)
     if not chosen:
@@ -183,7 +200,7 @@ def _entity_display(item: Node) -> EntityDisplay:
     if item.has("color"):
         color = item.child("color").as_str()
         if not HEX_COLOR.match(color):
-            raise item.child("color").error(f"must be a #rrggbb color, got {color!r}")
+            raise item.child("color").error(f"must be a #rrggbb color, got {excerpt(color)}")
         color = color.lower()
     display_fields = None
     if item.has("display_fields"):

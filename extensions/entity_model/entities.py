@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import ModelError
+from .errors import ModelError, excerpt
 from .field_types import ColumnType, known_type_names, normalize_type
 from .identifiers import EVENTS_TABLE, identifier_problem
 from .model import ENTITY_KINDS, Column, Entity, EntityKind
@@ -47,7 +47,7 @@ def read_entity_file(path: Path) -> RawEntity:
     if "kind" in mapping and "spec" in mapping:
         kind = document.child("kind").as_str()
         if kind != "Entity":
-            raise document.child("kind").error(f"expected `Entity`, got {kind!r}")
+            raise document.child("kind").error(f"expected `Entity`, got {excerpt(kind)}")
         spec = document.child("spec")
         spec.require_mapping()
         name = document.child("metadata").required_str("name")
@@ -60,20 +60,30 @@ def read_entity_file(path: Path) -> RawEntity:
 def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
     """Resolve ``extends``, skip abstract and non-persistent entities, normalize the rest."""
     by_name: dict[str, RawEntity] = {}
+    by_folded_name: dict[str, RawEntity] = {}
     for raw in raw_entities:
         problem = _entity_name_problem(raw.name)
         if problem:
             raise ModelError(problem, file=raw.file, key=_name_key(raw))
         if raw.name in by_name:
             raise ModelError(
-                f"entity {raw.name!r} is also defined in {by_name[raw.name].file.name}",
+                f"entity {excerpt(raw.name)} is also defined in {by_name[raw.name].file.name}",
+                file=raw.file,
+                key=_name_key(raw),
+            )
+        twin = by_folded_name.get(raw.name.lower())
+        if twin is not None:
+            raise ModelError(
+                f"entity {raw.name!r} differs from entity {twin.name!r} (in {twin.file.name}) only by case: "
+                f"{_CASE_CLASH['entity']}; rename one",
                 file=raw.file,
                 key=_name_key(raw),
             )
         by_name[raw.name] = raw
+        by_folded_name[raw.name.lower()] = raw
 
     entities: list[Entity] = []
-    tables: dict[str, RawEntity] = {}
+    tables: dict[str, tuple[str, RawEntity]] = {}  # lower-cased table name -> (table, entity)
     for raw in raw_entities:
         if raw.abstract:
             continue
@@ -82,17 +92,27 @@ def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
         if persistence is None:
             continue  # not persisted: nothing to capture
         entity = _build_entity(raw, chain, persistence)
-        if entity.table in tables:
-            other = tables[entity.table]
-            raise ModelError(
+        if entity.table.lower() in tables:
+            table, other = tables[entity.table.lower()]
+            problem = (
                 f"table {entity.table!r} is already used by entity {other.name!r} "
-                f"in {other.file.name}; two entities cannot share one table",
-                file=raw.file,
-                key=persistence.database_key("conformant_table"),
+                f"in {other.file.name}; two entities cannot share one table"
+                if table == entity.table
+                else f"table {entity.table!r} of entity {raw.name} differs from table {table!r} of entity "
+                f"{other.name!r} (in {other.file.name}) only by case: {_CASE_CLASH['table']}; rename one"
             )
-        tables[entity.table] = raw
+            raise ModelError(problem, file=raw.file, key=persistence.database_key("conformant_table"))
+        tables[entity.table.lower()] = (entity.table, raw)
         entities.append(entity)
     return entities
+
+
+# Names that differ only by case are one name somewhere downstream; each says where.
+_CASE_CLASH = {
+    "entity": "their generated files (docs/entities/<name>.md) would be one file on case-insensitive file systems",
+    "table": "MySQL and MariaDB on case-insensitive file systems (lower_case_table_names) see one table",
+    "column": "MySQL and MariaDB compare column names without case, so the two would be one column",
+}
 
 
 def _entity_name_problem(name: str) -> str | None:
@@ -112,7 +132,7 @@ def _ancestry(raw: RawEntity, by_name: dict[str, RawEntity]) -> list[RawEntity]:
         parent = by_name.get(current.parent_name)
         key_node = current.node.child("extends")
         if parent is None:
-            raise key_node.error(f"extends unknown entity {current.parent_name!r}")
+            raise key_node.error(f"extends unknown entity {excerpt(current.parent_name)}")
         if parent in chain:
             raise key_node.error(f"`extends` forms a cycle through {parent.name!r}")
         chain.insert(0, parent)
@@ -153,7 +173,7 @@ def _merged_persistence(chain: list[RawEntity]) -> _Persistence | None:
         for override in persistence.child("field_overrides").items():
             name = override.required_str("name")
             if name in own:
-                raise override.child("name").error(f"column {name!r} is overridden twice")
+                raise override.child("name").error(f"column {excerpt(name)} is overridden twice")
             own.add(name)
             overrides[name] = override
     if not database:
@@ -175,7 +195,7 @@ def _kind(raw: RawEntity) -> EntityKind:
             node = raw.node.child(key)
             value = node.as_str().lower()
             if value not in ENTITY_KINDS:
-                raise node.error(f"unknown entity type {value!r} (expected one of {', '.join(ENTITY_KINDS)})")
+                raise node.error(f"unknown entity type {excerpt(value)} (expected one of {', '.join(ENTITY_KINDS)})")
             return value
     return "derived" if raw.node.has("parent") or raw.node.has("repeated_for") else "root"
 
@@ -192,7 +212,7 @@ def _column_type(node: Node) -> tuple[ColumnType, bool]:
     raw_type = node.as_str()
     normalized = normalize_type(raw_type)
     if normalized is None:
-        raise node.error(f"unknown field type {raw_type!r} (known: {known_type_names()})")
+        raise node.error(f"unknown field type {excerpt(raw_type)} (known: {known_type_names()})")
     return normalized
 
 
@@ -221,6 +241,12 @@ def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persiste
     columns: dict[str, Column] = {id_column: _id_column(id_column, persistence)}
     for override in persistence.overrides:
         column = _override_column(override, fields, id_column)
+        twin = next((name for name in columns if name.lower() == column.name.lower() and name != column.name), None)
+        if twin is not None:
+            raise override.child("name").error(
+                f"column {column.name!r} of entity {raw.name} differs from its column {twin!r} only by case: "
+                f"{_CASE_CLASH['column']}; rename one"
+            )
         if column.name == id_column:
             # An override of the id column may refine its type or doc, never its key role.
             key = columns[id_column]
@@ -233,7 +259,7 @@ def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persiste
         for item in unicity_node.items():
             name = item.as_str()
             if name not in columns:
-                raise item.error(f"unicity field {name!r} is not a persisted column (add a field_override)")
+                raise item.error(f"unicity field {excerpt(name)} is not a persisted column (add a field_override)")
             unicity.append(name)
 
     return Entity(
@@ -268,7 +294,7 @@ def _override_column(override: Node, fields: dict[str, Node], id_column: str) ->
     name = _identifier(name_node, "column name")
     field_node = fields.get(name)
     if field_node is None and name != id_column:
-        raise name_node.error(f"field override {name!r} names no field of this entity")
+        raise name_node.error(f"field override {excerpt(name)} names no field of this entity")
 
     def pick(key: str) -> Node | None:
         for node in (override, field_node):

@@ -8,13 +8,22 @@ from typing import Literal, get_args
 ColumnType = Literal["string", "integer", "float", "boolean", "date", "datetime", "json"]
 COLUMN_TYPES: tuple[ColumnType, ...] = get_args(ColumnType)
 
-_ALIASES: dict[str, ColumnType] = {
-    "string": "string",
+NOMNOM_NAMES: dict[ColumnType, str] = {
+    "string": "String",
+    "integer": "Integer",
+    "float": "Float",
+    "boolean": "Boolean",
+    "date": "Date",
+    "datetime": "DateTime",
+    "json": "Json",
+}
+"""How nomnom spells each column type; error messages list these."""
+
+_OTHER_ALIASES: dict[str, ColumnType] = {
     "str": "string",
     "text": "string",
     "char": "string",
     "varchar": "string",
-    "integer": "integer",
     "int": "integer",
     "i16": "integer",
     "i32": "integer",
@@ -24,25 +33,25 @@ _ALIASES: dict[str, ColumnType] = {
     "long": "integer",
     "bigint": "integer",
     "smallint": "integer",
-    "float": "float",
     "double": "float",
     "f32": "float",
     "f64": "float",
     "decimal": "float",
     "numeric": "float",
     "real": "float",
-    "boolean": "boolean",
     "bool": "boolean",
-    "date": "date",
     "naivedate": "date",
-    "datetime": "datetime",
     "naivedatetime": "datetime",
     "timestamp": "datetime",
-    "json": "json",
     "jsonb": "json",
     "object": "json",
     "map": "json",
     "dict": "json",
+}
+
+_ALIASES: dict[str, ColumnType] = {
+    **{name.lower(): column_type for column_type, name in NOMNOM_NAMES.items()},
+    **_OTHER_ALIASES,
 }
 
 _CONTAINER = re.compile(r"^(list|vec|array|map|dict|hashmap)\s*[\[<(].*[\]>)]$", re.IGNORECASE)
@@ -68,4 +77,4 @@ def normalize_type(raw: str) -> tuple[ColumnType, bool] | None:
 
 def known_type_names() -> str:
     """A short list for error messages."""
-    return "String, Integer, Float, Boolean, Date, DateTime, Json, Object, List[...], Option[...]"
+    return ", ".join([*NOMNOM_NAMES.values(), "Object", "List[...]", "Option[...]"])

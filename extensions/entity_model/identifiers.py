@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .errors import excerpt
+
 # PostgreSQL truncates identifiers at 63 bytes and MySQL refuses more than 64:
 # the lower bound keeps one model valid on every dialect.
 MAX_IDENTIFIER_LENGTH = 63
@@ -21,9 +23,12 @@ OBJECT_PREFIX = "dashboard_"
 def identifier_problem(name: str) -> str | None:
     """Why ``name`` cannot be a table or column name, or None when it can."""
     if not _SAFE_IDENTIFIER.match(name):
-        return f"{name!r} is not a safe SQL identifier (use letters, digits and underscores, not starting with a digit)"
+        return (
+            f"{excerpt(name)} is not a safe SQL identifier "
+            "(use letters, digits and underscores, not starting with a digit)"
+        )
     if len(name) > MAX_IDENTIFIER_LENGTH:
-        return f"{name!r} is longer than {MAX_IDENTIFIER_LENGTH} characters"
+        return f"{excerpt(name)} is longer than {MAX_IDENTIFIER_LENGTH} characters"
     return None
 
 

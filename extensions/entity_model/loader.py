@@ -7,6 +7,7 @@ from pathlib import Path
 from .dashboard_config import CONFIG_FILE_NAMES, apply_dashboard_config, read_dashboard_config
 from .entities import read_entity_file, resolve_entities
 from .errors import ModelError
+from .folder import require_inside
 from .model import ProjectModel
 
 ENTITY_SUFFIXES = (".yaml", ".yml")
@@ -25,11 +26,10 @@ def entity_files(entities_dir: Path) -> list[Path]:
         raise ModelError(f"entities folder {str(entities_dir)!r} does not exist")
     if not entities_dir.is_dir():
         raise ModelError(f"entities folder {str(entities_dir)!r} is not a folder")
-    files = sorted(
-        path
-        for path in entities_dir.iterdir()
-        if path.is_file() and path.suffix in ENTITY_SUFFIXES and path.name not in CONFIG_FILE_NAMES
-    )
+    candidates = sorted(path for path in entities_dir.iterdir() if path.suffix in ENTITY_SUFFIXES)
+    for path in candidates:
+        require_inside(path, entities_dir)
+    files = [path for path in candidates if path.is_file() and path.name not in CONFIG_FILE_NAMES]
     if not files:
         raise ModelError(f"entities folder {str(entities_dir)!r} holds no .yaml or .yml entity files")
     return files

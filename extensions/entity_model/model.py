@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
-from .errors import ModelError
+from .errors import ModelError, excerpt
 from .field_types import ColumnType
 from .identifiers import owned_name
 
@@ -22,6 +22,9 @@ EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
 Dialect = Literal["postgresql", "mysql", "mariadb", "sqlite"]
 DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
+
+DEFAULT_MAX_RECORDS = 500
+"""Rows kept in the browser per entity unless dashboard.yaml says otherwise."""
 
 SNAPSHOT_FORMAT = 1
 """Bumped whenever the snapshot's shape changes, so old answers can be migrated."""
@@ -55,7 +58,7 @@ class Entity:
     color: str = "#3b82f6"
     icon: str = "🔹"
     display_fields: tuple[str, ...] = ()
-    max_records: int = 500
+    max_records: int = DEFAULT_MAX_RECORDS
     event_types: tuple[EventType, ...] = EVENT_TYPES
 
     def column(self, name: str) -> Column:
@@ -133,7 +136,7 @@ class ProjectModel:
         if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
             found = snapshot.get("format") if isinstance(snapshot, dict) else type(snapshot).__name__
             raise ModelError(
-                f"entities_snapshot has format {found!r}, this template reads format "
+                f"entities_snapshot has format {excerpt(found)}, this template reads format "
                 f"{SNAPSHOT_FORMAT}; run `copier update` so it is rebuilt from the YAML"
             )
         try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ModelError
+from .errors import ModelError, excerpt
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -27,7 +27,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {excerpt(key)}", mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -51,7 +51,7 @@ def load_yaml_file(path: Path) -> Any:
         problem = error.problem or error.context or "unparsable"
         raise ModelError(f"invalid YAML at {where}: {problem}", file=path) from None
     except yaml.YAMLError as error:
-        raise ModelError(f"invalid YAML: {error}", file=path) from None
+        raise ModelError(f"invalid YAML: {' '.join(str(error).split())}", file=path) from None
 
 
 @dataclass(frozen=True)
@@ -143,4 +143,4 @@ def _describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {excerpt(value)}"

@@ -18,6 +18,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from .api.routes import router
+from .api.security import AccessGate
+from .api.session import router as session_router
 from .db.database import describe_error
 from .model import Model, load_model
 from .runtime import Runtime, build_runtime
@@ -64,6 +66,8 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
             await runtime.db.disconnect_quietly()
 
     app = FastAPI(title="Real-time dashboard", lifespan=lifespan)
+    # Inside CORS, so preflight requests (which carry no credentials) are answered first.
+    app.add_middleware(AccessGate, settings=settings)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
@@ -71,6 +75,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         allow_headers=["Authorization", "X-Dashboard-Token"],
     )
     app.include_router(router)
+    app.include_router(session_router)
     app.add_api_websocket_route("/ws", websocket_endpoint)
     if settings.frontend_dist.is_dir():
         app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="frontend")

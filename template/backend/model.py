@@ -27,6 +27,7 @@ class Column:
     nullable: bool
     primary_key: bool
     length: int | None = None
+    doc: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Entity:
     function: str
     unicity_fields: tuple[str, ...]
     parent: str
-    raw: dict[str, Any]
+    doc: str
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,7 @@ class Defaults:
     poll_interval_ms: int
     max_events_per_poll: int
     retention_days: int
-    backend_port: int
     frontend_port: int
-    database: str
     default_database_url: str
     features: dict[str, bool]
 
@@ -66,7 +65,6 @@ class Defaults:
 class Model:
     entities: tuple[Entity, ...]
     defaults: Defaults
-    raw: dict[str, Any]
 
     def entity(self, name: str) -> Entity | None:
         return next((entity for entity in self.entities if entity.name == name), None)
@@ -87,7 +85,8 @@ def _entity(data: dict[str, Any]) -> Entity:
         id_column=data["id_column"],
         kind=data["kind"],
         columns=tuple(
-            Column(c["name"], c["type"], c["nullable"], c["primary_key"], c.get("length")) for c in data["columns"]
+            Column(c["name"], c["type"], c["nullable"], c["primary_key"], c.get("length"), c.get("doc", ""))
+            for c in data["columns"]
         ),
         display_fields=tuple(data["display_fields"]),
         color=data["color"],
@@ -98,7 +97,7 @@ def _entity(data: dict[str, Any]) -> Entity:
         function=data["function"],
         unicity_fields=tuple(data.get("unicity_fields", ())),
         parent=data.get("parent", ""),
-        raw=data,
+        doc=data.get("doc", ""),
     )
 
 
@@ -110,13 +109,10 @@ def parse_model(data: dict[str, Any]) -> Model:
             poll_interval_ms=settings["poll_interval_ms"],
             max_events_per_poll=settings["max_events_per_poll"],
             retention_days=settings["retention_days"],
-            backend_port=settings["backend_port"],
             frontend_port=settings["frontend_port"],
-            database=settings["database"],
             default_database_url=settings["default_database_url"],
             features=dict(settings["features"]),
         ),
-        raw=data,
     )
 
 

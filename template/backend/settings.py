@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .db.url import DatabaseTarget, DatabaseUrlError, parse_database_url
 from .model import Model
@@ -25,6 +26,8 @@ class Settings:
     retention_days: int
     cors_origins: tuple[str, ...]
     auth_token: str | None
+    allowed_hosts: tuple[str, ...]
+    """Host names the server answers to ("*": any); see ``_allowed_hosts``."""
     client_queue_size: int
     """Messages a client may fall behind before it is disconnected."""
     frontend_dist: Path
@@ -41,6 +44,33 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} is out of range ({low}-{high})")
     return value
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _allowed_hosts(env: Mapping[str, str], origins: tuple[str, ...], token: str | None) -> tuple[str, ...]:
+    """Loopback names, plus ``ALLOWED_HOSTS``; without it: any host when a token is set (a DNS-rebinding
+    page has no session), else the hosts of ``CORS_ORIGINS``.
+
+    Loopback names are always allowed: DNS rebinding arrives under the attacker's
+    name, never under these, and health checks inside a container use them.
+    """
+    raw = env.get("ALLOWED_HOSTS", "").strip()
+    if not raw:
+        if token is not None:
+            return ("*",)
+        origin_hosts = (urlsplit(origin).hostname for origin in origins if origin != "*")
+        return tuple(dict.fromkeys([*LOOPBACK_HOSTS, *(host for host in origin_hosts if host)]))
+    hosts = tuple(host.strip().lower().strip("[]") for host in raw.split(",") if host.strip())
+    for host in hosts:
+        pattern = host[2:] if host.startswith("*.") else host
+        if host != "*" and (not pattern or any(c in pattern for c in "/@*?# ") or host.count(":") == 1):
+            raise SettingsError(
+                f"ALLOWED_HOSTS entry {host!r} must be a host name without scheme or port "
+                "(like dash.example.org, *.example.org, or * for any)"
+            )
+    return tuple(dict.fromkeys([*LOOPBACK_HOSTS, *hosts]))
 
 
 def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +96,7 @@ def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Set
         retention_days=_int(env, "RETENTION_DAYS", defaults.retention_days, 0, 36_500),
         cors_origins=origins,
         auth_token=token,
+        allowed_hosts=_allowed_hosts(env, origins, token),
         client_queue_size=_int(env, "CLIENT_QUEUE_SIZE", 256, 1, 100_000),
         frontend_dist=Path(env.get("FRONTEND_DIST") or PROJECT_ROOT / "frontend" / "dist"),
     )

@@ -269,7 +269,11 @@ class Simulator:
             self.counts[f"{root.name} deleted"] += 1
 
 
-async def run(url: str, rate: float, duration: float, seed: int | None) -> None:
+def _report(simulator: Simulator) -> None:
+    print("simulate: " + ", ".join(f"{k} {v}" for k, v in sorted(simulator.counts.items())), flush=True)
+
+
+async def run(url: str, rate: float, duration: float, seed: int | None, records: int = 0) -> None:
     model = load_model()
     db = Database(parse_database_url(url), pool_size=2)
     await db.connect()
@@ -280,9 +284,11 @@ async def run(url: str, rate: float, duration: float, seed: int | None) -> None:
     next_report = started + 5
     interval = 1 / rate
     next_at = started
+    written = 0
     try:
-        while duration <= 0 or time.monotonic() - started < duration:
+        while (duration <= 0 or time.monotonic() - started < duration) and (records <= 0 or written < records):
             await simulator.record()
+            written += 1
             next_at += interval
             delay = next_at - time.monotonic()
             if delay > 0:
@@ -291,7 +297,8 @@ async def run(url: str, rate: float, duration: float, seed: int | None) -> None:
                 next_at = time.monotonic()  # cannot keep up: do not try to catch up in a burst
             if time.monotonic() >= next_report:
                 next_report += 5
-                print("simulate: " + ", ".join(f"{k} {v}" for k, v in sorted(simulator.counts.items())), flush=True)
+                _report(simulator)
+        _report(simulator)
     finally:
         await db.disconnect()
 
@@ -300,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend.simulate", description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=10.0, help="records per second (default 10)")
     parser.add_argument("--duration", type=float, default=0.0, help="seconds to run; 0 runs until Ctrl-C")
+    parser.add_argument("--records", type=int, default=0, help="stop after this many root records; 0: no limit")
     parser.add_argument("--seed", type=int, default=None, help="for a reproducible stream of records")
     parser.add_argument("--database-url", help="overrides the DATABASE_URL environment variable")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -308,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     url = args.database_url or os.environ.get("DATABASE_URL") or load_model().defaults.default_database_url
     try:
-        asyncio.run(run(url, args.rate, args.duration, args.seed))
+        asyncio.run(run(url, args.rate, args.duration, args.seed, args.records))
     except (DatabaseUrlError, DatabaseUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -12,6 +12,8 @@ export default defineConfig({
     proxy: {
       "/api": backend,
       "/health": backend,
+      // The login page and /api/session live on the backend (the session cookie is set for this origin).
+      "/login": backend,
       "/ws": { target: backend.replace(/^http/, "ws"), ws: true },
     },
   },

@@ -1,4 +1,4 @@
-"""Smoke tests of this dashboard's backend against DATABASE_URL (a temporary SQLite file without one)."""
+"""Smoke tests of this dashboard's backend, in a database of their own (see conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,22 +15,26 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    env = {**os.environ, "DATABASE_URL": url}
+def migrated_database(database_url: str) -> str:
+    """The test run's own database (see conftest.py) with the entity tables and change capture."""
+    env = {**os.environ, "DATABASE_URL": database_url}
     for args in (["--create-entity-tables"], ["--create-entity-tables"]):  # twice: idempotent
         subprocess.run([sys.executable, "-m", "backend.migrate", *args], cwd=ROOT, env=env, check=True)
-    yield url
-    subprocess.run([sys.executable, "-m", "backend.migrate", "--drop", "--create-entity-tables"], cwd=ROOT, env=env)
+    return database_url
 
 
-def test_simulated_records_stream_to_a_websocket_client(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_simulated_records_stream_to_a_websocket_client(
+    migrated_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database_url = migrated_database
     from backend.main import create_app
     from backend.model import load_model
     from backend.settings import load_settings
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("POLL_INTERVAL_MS", "50")
+    monkeypatch.delenv("AUTH_TOKEN", raising=False)  # this test is about the stream, not the login
+    monkeypatch.setenv("ALLOWED_HOSTS", "testserver")  # the Host that TestClient sends
     model = load_model()
     with TestClient(create_app(load_settings(model), model)) as client:
         with client.websocket_connect("/ws") as ws:

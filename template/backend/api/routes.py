@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from ..model import Entity
 from ..runtime import Runtime
 from .metrics import render_metrics
-from .security import token_ok
+from .security import authenticated
 
 router = APIRouter()
 
@@ -24,23 +25,46 @@ def runtime_of(request: Request) -> Runtime:
 
 def require_token(request: Request) -> Runtime:
     runtime = runtime_of(request)
-    if not token_ok(runtime.settings, request.headers, request.query_params):
+    if not authenticated(runtime.settings, request):
         raise HTTPException(status_code=401, detail="missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
     return runtime
+
+
+def _entity_view(entity: Entity) -> dict[str, Any]:
+    """What the page needs of an entity (lib/entityModel.ts reads exactly these keys)."""
+    return {
+        "name": entity.name,
+        "table": entity.table,
+        "kind": entity.kind,
+        "id_column": entity.id_column,
+        "color": entity.color,
+        "icon": entity.icon,
+        "doc": entity.doc,
+        "columns": [
+            {
+                "name": column.name,
+                "type": column.type,
+                "nullable": column.nullable,
+                "primary_key": column.primary_key,
+                "length": column.length,
+                "doc": column.doc,
+            }
+            for column in entity.columns
+        ],
+        "display_fields": list(entity.display_fields),
+        "max_records": entity.max_records,
+        "event_types": list(entity.event_types),
+    }
 
 
 @router.get("/api/entities")
 def entities(request: Request) -> dict[str, Any]:
     """The entity model for the UI: tables, columns, colors, icons, display fields, features."""
     runtime = require_token(request)
-    defaults = runtime.model.defaults
     return {
-        "entities": [
-            {key: entity.raw[key] for key in entity.raw if key not in ("triggers", "function")}
-            for entity in runtime.model.entities
-        ],
+        "entities": [_entity_view(entity) for entity in runtime.model.entities],
         "poll_interval_ms": round(runtime.settings.poll_interval_s * 1000),
-        "features": defaults.features,
+        "features": runtime.model.defaults.features,
         "database": runtime.settings.database.dialect,
     }
 
@@ -88,7 +112,7 @@ def health(request: Request) -> JSONResponse:
     fresh = age is not None and age < max(HEALTH_STALE_AFTER_S, 5 * runtime.settings.poll_interval_s)
     up = state.healthy and fresh
     body: dict[str, Any] = {"status": "ok" if up else "unavailable"}
-    if token_ok(runtime.settings, request.headers, request.query_params):
+    if authenticated(runtime.settings, request):
         body.update(
             {
                 "database": runtime.settings.database.dialect,

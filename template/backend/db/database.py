@@ -7,6 +7,7 @@ layer can be swapped by changing this file alone.
 from __future__ import annotations
 
 import asyncio
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,6 +46,18 @@ def describe_error(error: BaseException) -> str:
     return " ".join(text.split())
 
 
+async def _let_failed_sqlite_workers_finish(threads_before: set[threading.Thread]) -> None:
+    """Wait for the aiosqlite worker threads started by a failed connection attempt to end.
+
+    After a failed open, aiosqlite stops the connection's thread without waiting
+    for it; the thread then reports to the event loop, and prints a traceback if
+    that loop has closed meanwhile (a command that exits on the error).
+    """
+    for thread in set(threading.enumerate()) - threads_before:
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 2.0)
+
+
 class Database:
     def __init__(self, target: DatabaseTarget, *, pool_size: int = 5):
         self.target = target
@@ -60,12 +73,14 @@ class Database:
         return self.sql.quote(name)
 
     async def connect(self) -> None:
+        threads_before = set(threading.enumerate())
         try:
             await self._db.connect()
             await self._db.fetch_val("SELECT 1")
         except Exception as error:  # noqa: BLE001 - every driver has its own error types
             if self._db.is_connected:
                 await self._db.disconnect()
+            await _let_failed_sqlite_workers_finish(threads_before)
             raise DatabaseUnavailable(f"cannot connect to {self.target.display}: {describe_error(error)}") from None
 
     async def disconnect(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from ..api.security import origin_ok, token_ok
+from ..api.security import authenticated, origin_ok
 from ..runtime import Runtime
 from .hub import SLOW_CLIENT_CLOSE_CODE, Client, events_message
 
@@ -36,7 +36,7 @@ def _json(message: dict[str, Any]) -> str:
 async def websocket_endpoint(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
-    if not origin_ok(settings, websocket.headers) or not token_ok(settings, websocket.headers, websocket.query_params):
+    if not origin_ok(settings, websocket.headers) or not authenticated(settings, websocket):
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
         return
     await websocket.accept()

@@ -4,6 +4,7 @@ import type { ConnectionStatus as Status } from "../lib/types";
 const STYLES: Record<Status["state"], string> = {
   live: "bg-emerald-100 text-emerald-800 dark:bg-emerald-900/60 dark:text-emerald-200",
   connecting: "bg-sky-100 text-sky-800 dark:bg-sky-900/60 dark:text-sky-200",
+  starting: "bg-violet-100 text-violet-800 dark:bg-violet-900/60 dark:text-violet-200",
   reconnecting: "bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100",
   offline: "bg-rose-100 text-rose-800 dark:bg-rose-900/60 dark:text-rose-200",
 };
@@ -14,6 +15,9 @@ export function describeStatus(status: Status, nowMs: number): string {
       return "Live";
     case "connecting":
       return "Connecting…";
+    case "starting":
+      // Connected: the server waits for the database; what is shown stays.
+      return `Server starting: ${status.message}`;
     case "offline":
       return "Offline";
     case "reconnecting": {

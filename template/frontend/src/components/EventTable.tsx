@@ -1,5 +1,7 @@
 import { memo, useEffect, useRef, useState } from "react";
+import { displayColumns } from "../lib/columns";
 import { downloadCsv, toCsv } from "../lib/csv";
+import { fieldValue } from "../lib/format";
 import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { EntityBadge, EventBadge } from "./EventBadge";
@@ -130,15 +132,12 @@ export function EventTable(props: EventTableProps) {
 
 /** One line of an entity's display fields, for the unified stream. */
 function Summary({ event, entity }: { event: DbEvent; entity: EntityConfig }) {
-  const columns = entity.displayFields
-    .map((name) => entity.columns.find((column) => column.name === name))
-    .filter((column): column is ColumnConfig => column !== undefined);
   return (
     <span className="flex flex-wrap gap-x-3 gap-y-0.5">
-      {columns.map((column) => (
+      {displayColumns(entity).map((column) => (
         <span key={column.name}>
           <span className="text-xs text-slate-500 dark:text-slate-400">{column.name} </span>
-          <Cell value={event.data[column.name]} column={column} />
+          <Cell value={fieldValue(event.data, column.name)} column={column} />
         </span>
       ))}
     </span>
@@ -181,7 +180,7 @@ const EventRow = memo(function EventRow({ event, columns, entity, color }: Event
             key={column.name}
             className={`px-2 py-1 whitespace-nowrap ${event.changed?.includes(column.name) ? "font-semibold" : ""}`}
           >
-            <Cell value={event.data[column.name]} column={column} />
+            <Cell value={fieldValue(event.data, column.name)} column={column} />
           </td>
         ))
       )}

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import type { Api } from "../lib/api";
 
 export interface ServerEntityStats {
   total_rows: number | null;
@@ -6,25 +7,16 @@ export interface ServerEntityStats {
 }
 
 /** Row totals from /api/stats, refreshed every few seconds (the backend counts in the background). */
-export function useServerStats(
-  baseUrl: string,
-  token: string | null,
-  intervalMs = 5000,
-): Record<string, ServerEntityStats> {
+export function useServerStats(api: Api, intervalMs = 5000): Record<string, ServerEntityStats> {
   const [stats, setStats] = useState<Record<string, ServerEntityStats>>({});
   useEffect(() => {
     let stopped = false;
     const load = async () => {
       try {
-        const response = await fetch(new URL("/api/stats", baseUrl), {
-          headers: token ? { Authorization: `Bearer ${token}` } : {},
-        });
-        if (response.ok && !stopped) {
-          const body = (await response.json()) as { entities: Record<string, ServerEntityStats> };
-          setStats(body.entities);
-        }
+        const body = (await api.getJson("/api/stats")) as { entities: Record<string, ServerEntityStats> };
+        if (!stopped) setStats(body.entities);
       } catch {
-        // The connection status already tells the user the backend is away.
+        // The connection status already tells the user the backend is away; a 401 goes to the login.
       }
     };
     void load();
@@ -33,6 +25,6 @@ export function useServerStats(
       stopped = true;
       clearInterval(timer);
     };
-  }, [baseUrl, token, intervalMs]);
+  }, [api, intervalMs]);
   return stats;
 }

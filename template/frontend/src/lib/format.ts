@@ -67,6 +67,15 @@ function text(value: JsonValue): Formatted {
   return raw.length > LONG_TEXT ? { kind: "text", text: shorten(raw), full: raw } : { kind: "text", text: raw };
 }
 
+/**
+ * The value of column `name` in a row. Own properties only: a row parsed from JSON
+ * still inherits from Object.prototype, so `row["constructor"]` of a row without
+ * that column would be a function, not "no value".
+ */
+export function fieldValue(row: Readonly<Record<string, JsonValue>>, name: string): JsonValue | undefined {
+  return Object.hasOwn(row, name) ? row[name] : undefined;
+}
+
 /** The plain text of a value, for search and CSV (no locale formatting, nothing shortened). */
 export function plainText(value: JsonValue | undefined): string {
   if (value === null || value === undefined) return "";

@@ -25,8 +25,8 @@ export class IdWindow {
     return true;
   }
 
-  get size(): number {
-    return this.ids.size;
+  has(id: number): boolean {
+    return this.ids.has(id);
   }
 
   clear(): void {

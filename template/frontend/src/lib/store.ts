@@ -1,6 +1,6 @@
 /** The dashboard's data: per-entity ring buffers, the unified stream, counters and rates. */
 
-import type { DbEvent, EntityConfig, EventType } from "./types";
+import type { BatchSource, DbEvent, EntityConfig, EventType } from "./types";
 
 export const STREAM_CAP = 1000;
 export const RATE_WINDOW_S = 60;
@@ -24,10 +24,19 @@ export interface DashboardData {
   readonly received: number;
 }
 
+/**
+ * A record keyed by entity name. No prototype: an entity may be called `__proto__`,
+ * `constructor` or `toString`, and on a plain object those keys would set or read
+ * Object.prototype instead of the entity's data.
+ */
+function byName<T>(entries: Readonly<Record<string, T>> = {}): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, entries);
+}
+
 export function emptyData(entities: readonly EntityConfig[], nowMs = Date.now()): DashboardData {
-  const byEntity: Record<string, DbEvent[]> = {};
-  const counts: Record<string, EntityCounts> = {};
-  const perSecond: Record<string, number[]> = {};
+  const byEntity = byName<DbEvent[]>();
+  const counts = byName<EntityCounts>();
+  const perSecond = byName<number[]>();
   for (const entity of entities) {
     byEntity[entity.name] = [];
     counts[entity.name] = { insert: 0, update: 0, delete: 0 };
@@ -39,7 +48,7 @@ export function emptyData(entities: readonly EntityConfig[], nowMs = Date.now())
 /** Move the per-second windows forward to `second`, dropping what fell out. */
 function advanceRates(data: DashboardData, second: number): Record<string, number[]> {
   const shift = second - data.rateSecond;
-  const next: Record<string, number[]> = {};
+  const next = byName<number[]>();
   for (const [name, window] of Object.entries(data.perSecond)) {
     if (shift <= 0) next[name] = [...window];
     else if (shift >= RATE_WINDOW_S) next[name] = new Array<number>(RATE_WINDOW_S).fill(0);
@@ -55,22 +64,24 @@ export function tick(data: DashboardData, nowMs: number): DashboardData {
 }
 
 /**
- * Apply a batch (already de-duplicated) in arrival order. `counted` is false for
- * history loaded at startup: shown, but not counted as this session's changes.
+ * Apply a batch (already de-duplicated) in arrival order. History loaded at
+ * startup is shown below what the live stream already brought (it is older),
+ * and not counted as this session's changes.
  */
 export function applyEvents(
   data: DashboardData,
   events: readonly DbEvent[],
   entities: readonly EntityConfig[],
   nowMs: number,
-  counted = true,
+  source: BatchSource = "live",
 ): DashboardData {
+  const counted = source === "live";
   if (events.length === 0) return tick(data, nowMs);
   const second = Math.floor(nowMs / 1000);
   const perSecond = advanceRates(data, second);
   const caps = new Map(entities.map((entity) => [entity.name, entity.maxRecords]));
   const fresh = new Map<string, DbEvent[]>();
-  const counts = { ...data.counts };
+  const counts = byName(data.counts);
   for (const event of events) {
     const cap = caps.get(event.entity);
     if (cap === undefined) continue; // an entity this build does not know
@@ -87,13 +98,13 @@ export function applyEvents(
       if (window) window[RATE_WINDOW_S - 1] = (window[RATE_WINDOW_S - 1] ?? 0) + 1;
     }
   }
-  const byEntity: Record<string, readonly DbEvent[]> = { ...data.byEntity };
+  const byEntity = byName<readonly DbEvent[]>(data.byEntity);
   for (const [name, list] of fresh) {
     const cap = caps.get(name) ?? 0;
-    byEntity[name] = [...list.reverse(), ...(data.byEntity[name] ?? [])].slice(0, cap);
+    byEntity[name] = newestFirst(list.reverse(), data.byEntity[name] ?? [], source).slice(0, cap);
   }
   const known = events.filter((event) => caps.has(event.entity));
-  const stream = [...[...known].reverse(), ...data.stream].slice(0, STREAM_CAP);
+  const stream = newestFirst([...known].reverse(), data.stream, source).slice(0, STREAM_CAP);
   return {
     byEntity,
     stream,
@@ -103,6 +114,10 @@ export function applyEvents(
     lastEventAt: counted ? nowMs : data.lastEventAt,
     received: data.received + (counted ? known.length : 0),
   };
+}
+
+function newestFirst(batch: readonly DbEvent[], shown: readonly DbEvent[], source: BatchSource): DbEvent[] {
+  return source === "live" ? [...batch, ...shown] : [...shown, ...batch];
 }
 
 export function eventsPerSecond(data: DashboardData, seconds = 10): number {

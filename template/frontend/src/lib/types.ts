@@ -49,9 +49,16 @@ export interface DbEvent {
   readonly timestamp: string;
 }
 
+/** Where a batch of events comes from: the live stream (counted) or history loaded at start (shown only). */
+export type BatchSource = "live" | "history";
+
 export type ServerMessage =
+  /** Sent instead of `hello` (and repeated) until the server knows the database's newest event. */
+  | { type: "starting"; message: string }
   | {
       type: "hello";
+      /** Absent from servers older than protocol 1. */
+      protocol?: number;
       last_event_id: number;
       resume_after: number;
       poll_interval_ms: number;
@@ -71,6 +78,8 @@ export type ServerMessage =
 
 export type ConnectionStatus =
   | { state: "connecting" }
+  /** Connected, but the server is still waiting for the database: what is shown stays. */
+  | { state: "starting"; message: string }
   | { state: "live" }
   | { state: "reconnecting"; attempt: number; retryAt: number }
   | { state: "offline" };

@@ -6,36 +6,103 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { DbEvent } from "../lib/types";
+import type { DbEvent, EntityConfig, ServerMessage } from "../lib/types";
+
+/** The one entity of these tests: orders, at most `maxRecords` rows shown. */
+export function orderEntities(maxRecords = 3): EntityConfig[] {
+  return [
+    {
+      name: "Order",
+      table: "orders",
+      kind: "root",
+      idColumn: "id",
+      color: "#3b82f6",
+      icon: "📦",
+      doc: "",
+      columns: [
+        { name: "id", type: "integer", nullable: false, primaryKey: true, length: null, doc: "" },
+        { name: "order_key", type: "string", nullable: false, primaryKey: false, length: 50, doc: "" },
+        { name: "total_price", type: "float", nullable: false, primaryKey: false, length: null, doc: "" },
+      ],
+      displayFields: ["order_key", "total_price"],
+      maxRecords,
+      eventTypes: ["insert", "update", "delete"],
+    },
+  ];
+}
+
+export const STARTING_MESSAGE = "waiting for the database";
 
 export class ProtocolServer {
   readonly connections: { url: string; socket: WebSocket }[] = [];
-  readonly historyRequests: string[] = [];
+  readonly historyRequests: { url: string; headers: IncomingMessage["headers"] }[] = [];
   history: DbEvent[] = [];
   lastEventId = 0;
   resumeAfter = 0;
+  /** Protocol 1 servers say so in the hello; older ones send no `protocol`. */
+  protocol: number | null = null;
+  /**
+   * While true, a new connection gets `starting` (repeated every `startingEveryMs`,
+   * as the real server repeats it every heartbeat) instead of `hello`; `ready()` ends it.
+   */
+  starting = false;
+  startingEveryMs = 50;
+  private readonly waiting = new Map<WebSocket, ReturnType<typeof setInterval>>();
   private readonly http: Server;
   private readonly wss: WebSocketServer;
 
   constructor() {
     this.http = createServer((request, response) => {
-      this.historyRequests.push(request.url ?? "");
+      this.historyRequests.push({ url: request.url ?? "", headers: request.headers });
       response.setHeader("content-type", "application/json");
       response.end(JSON.stringify({ events: this.history, next_after: null }));
     });
     this.wss = new WebSocketServer({ server: this.http });
     this.wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
       this.connections.push({ url: request.url ?? "", socket });
-      socket.send(
-        JSON.stringify({
-          type: "hello",
-          last_event_id: this.lastEventId,
-          resume_after: this.resumeAfter,
-          poll_interval_ms: 100,
-          server_time: Date.now() / 1000,
-        }),
-      );
+      if (!this.starting) {
+        this.hello(socket);
+        return;
+      }
+      const sendStarting = () => this.message(socket, { type: "starting", message: STARTING_MESSAGE });
+      sendStarting();
+      this.waiting.set(socket, setInterval(sendStarting, this.startingEveryMs));
+      socket.on("close", () => this.stopWaiting(socket));
     });
+  }
+
+  /** The head is known: every connection still starting gets its hello. */
+  ready(): void {
+    this.starting = false;
+    for (const socket of [...this.waiting.keys()]) {
+      this.stopWaiting(socket);
+      this.hello(socket);
+    }
+  }
+
+  private stopWaiting(socket: WebSocket): void {
+    clearInterval(this.waiting.get(socket));
+    this.waiting.delete(socket);
+  }
+
+  private hello(socket: WebSocket): void {
+    this.message(socket, {
+      type: "hello",
+      ...(this.protocol === null ? {} : { protocol: this.protocol }),
+      last_event_id: this.lastEventId,
+      resume_after: this.resumeAfter,
+      poll_interval_ms: 100,
+      server_time: Date.now() / 1000,
+    });
+  }
+
+  message(socket: WebSocket, message: ServerMessage): void {
+    socket.send(JSON.stringify(message));
+  }
+
+  /** A frame as is, e.g. one the client must skip. */
+  raw(frame: string): void {
+    this.latest.send(frame);
   }
 
   async start(): Promise<string> {
@@ -50,7 +117,15 @@ export class ProtocolServer {
   }
 
   send(events: DbEvent[], resumeAfter: number): void {
-    this.latest.send(JSON.stringify({ type: "events", events, resume_after: resumeAfter }));
+    this.message(this.latest, { type: "events", events, resume_after: resumeAfter });
+  }
+
+  heartbeat(resumeAfter: number): void {
+    this.message(this.latest, { type: "heartbeat", last_event_id: this.lastEventId, resume_after: resumeAfter });
+  }
+
+  reset(reason: "ahead" | "truncated"): void {
+    this.message(this.latest, { type: "reset", reason, message: `test reset: ${reason}`, last_event_id: this.lastEventId });
   }
 
   dropAll(): void {
@@ -58,6 +133,7 @@ export class ProtocolServer {
   }
 
   async stop(): Promise<void> {
+    for (const socket of [...this.waiting.keys()]) this.stopWaiting(socket);
     this.dropAll();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await new Promise<void>((resolve) => this.http.close(() => resolve()));

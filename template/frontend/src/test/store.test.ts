@@ -45,9 +45,42 @@ describe("the dashboard store", () => {
   });
 
   it("shows history without counting it", () => {
-    const data = applyEvents(emptyData(entities, now), [orderEvent(1)], entities, now, false);
+    const data = applyEvents(emptyData(entities, now), [orderEvent(1)], entities, now, "history");
     expect(data.byEntity.Order?.map((e) => e.id)).toEqual([1]);
     expect(data.counts.Order?.insert).toBe(0);
     expect(data.lastEventAt).toBeNull();
   });
+
+  it("puts history that arrives after live events below them", () => {
+    let data = applyEvents(emptyData(entities, now), [orderEvent(10), orderEvent(11)], entities, now, "live");
+    data = applyEvents(data, [orderEvent(8), orderEvent(9)], entities, now, "history");
+    expect(data.byEntity.Order?.map((e) => e.id)).toEqual([11, 10]); // capped at 2: the live rows stay
+    expect(data.stream.map((e) => e.id)).toEqual([11, 10, 9, 8]);
+    expect(data.received).toBe(2);
+  });
+
+  it("keeps entities named like Object.prototype keys apart from the prototype", () => {
+    const names = ["__proto__", "constructor", "prototype", "hasOwnProperty", "toString", "valueOf", "__defineGetter__"];
+    const odd = names.map((name) => entity(name, 10));
+    let data = emptyData(odd, now);
+    const events = names.map((name, index) => orderEvent(index + 1, "insert", name));
+    data = applyEvents(data, events, odd, now);
+    data = applyEvents(data, [orderEvent(100, "update", "__proto__")], odd, now + 1000);
+    data = tick(data, now + 2000);
+    for (const [index, name] of names.entries()) {
+      const updates = name === "__proto__" ? 1 : 0;
+      expect(Object.hasOwn(data.byEntity, name)).toBe(true);
+      expect(data.byEntity[name]?.map((event) => event.id)).toEqual(updates ? [100, index + 1] : [index + 1]);
+      expect(data.counts[name]).toEqual({ insert: 1, update: updates, delete: 0 });
+      // The stats card sums this window: it must be the entity's array (the page went blank on `__proto__`).
+      const window = data.perSecond[name];
+      expect(Array.isArray(window) && window.length).toBe(RATE_WINDOW_S);
+      expect(window?.reduce((sum, count) => sum + count, 0)).toBe(1 + updates);
+    }
+    expect(data.stream).toHaveLength(names.length + 1);
+    expect(eventsPerSecond(data, 10)).toBeCloseTo((names.length + 1) / 10);
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).insert).toBeUndefined();
+  });
 });
+

@@ -1,8 +1,9 @@
-"""Unit tests of the generated backend's plain modules, imported straight from template/."""
+"""Unit tests of DATABASE_URL parsing and migration-script splitting (no database needed)."""
 
 from __future__ import annotations
 
 import pytest
+
 from backend.capture.sql_script import split_statements
 from backend.db.url import DatabaseUrlError, parse_database_url
 

@@ -1,29 +1,11 @@
-import { act, cleanup, renderHook, waitFor } from "@testing-library/react";
+import { act, cleanup, render, renderHook, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket as NodeWebSocket } from "ws";
+import { ConnectionStatus } from "../components/ConnectionStatus";
 import { type Realtime, socketUrl, useRealtimeData } from "../hooks/useRealtimeData";
-import type { EntityConfig } from "../lib/types";
-import { orderEvent, ProtocolServer } from "./protocolServer";
+import { orderEntities, orderEvent, ProtocolServer } from "./protocolServer";
 
-const ENTITIES: EntityConfig[] = [
-  {
-    name: "Order",
-    table: "orders",
-    kind: "root",
-    idColumn: "id",
-    color: "#3b82f6",
-    icon: "📦",
-    doc: "",
-    columns: [
-      { name: "id", type: "integer", nullable: false, primaryKey: true, length: null, doc: "" },
-      { name: "order_key", type: "string", nullable: false, primaryKey: false, length: 50, doc: "" },
-      { name: "total_price", type: "float", nullable: false, primaryKey: false, length: null, doc: "" },
-    ],
-    displayFields: ["order_key", "total_price"],
-    maxRecords: 3,
-    eventTypes: ["insert", "update", "delete"],
-  },
-];
+const ENTITIES = orderEntities(3);
 
 const openSocket = (url: string) => new NodeWebSocket(url) as unknown as WebSocket;
 let server: ProtocolServer;
@@ -50,9 +32,9 @@ function start(historyLimit = 50) {
 const ids = (result: { current: Realtime }) => (result.current.data.byEntity.Order ?? []).map((event) => event.id);
 
 describe("useRealtimeData", () => {
-  it("builds the socket URL with the resume point and token", () => {
-    expect(socketUrl("http://h:8000", null, null)).toBe("ws://h:8000/ws");
-    expect(socketUrl("https://h", 42, "t k")).toBe("wss://h/ws?after=42&token=t+k");
+  it("builds the socket URL with the resume point and no token", () => {
+    expect(socketUrl("http://h:8000", null)).toBe("ws://h:8000/ws");
+    expect(socketUrl("https://h", 42)).toBe("wss://h/ws?after=42");
   });
 
   it("goes live, loads history before the hello's last event, then applies live events", async () => {
@@ -62,7 +44,7 @@ describe("useRealtimeData", () => {
     const { result, unmount } = start();
     await waitFor(() => expect(result.current.status.state).toBe("live"));
     await waitFor(() => expect(ids(result)).toEqual([7, 6]));
-    expect(server.historyRequests).toEqual(["/api/events?before=8&limit=50"]);
+    expect(server.historyRequests.map((request) => request.url)).toEqual(["/api/events?before=8&limit=50"]);
     expect(server.connections[0]?.url).toBe("/ws");
     // History is shown but not counted as this session's changes.
     expect(result.current.data.counts.Order?.insert).toBe(0);
@@ -123,6 +105,26 @@ describe("useRealtimeData", () => {
     act(() => result.current.resume());
     await waitFor(() => expect(ids(result)).toEqual([2, 1]));
     expect(result.current.pending).toBe(0);
+    unmount();
+  });
+
+  it("shows the server's 'starting' state with the rows kept, then goes live and resumes", async () => {
+    const { result, unmount } = start();
+    await waitFor(() => expect(result.current.status.state).toBe("live"));
+    act(() => server.send([orderEvent(1), orderEvent(2)], 2));
+    await waitFor(() => expect(ids(result)).toEqual([2, 1]));
+    server.starting = true;
+    act(() => server.dropAll());
+    await waitFor(() => expect(result.current.status.state).toBe("starting"), { timeout: 3000 });
+    const view = render(<ConnectionStatus status={result.current.status} />);
+    expect(view.getByTestId("connection-status").dataset.state).toBe("starting");
+    expect(view.getByTestId("connection-status").textContent).toBe("Server starting: waiting for the database");
+    expect(ids(result)).toEqual([2, 1]);
+    expect(server.connections[1]?.url).toBe("/ws?after=2");
+    act(() => server.ready());
+    await waitFor(() => expect(result.current.status.state).toBe("live"));
+    act(() => server.send([orderEvent(2), orderEvent(3)], 3));
+    await waitFor(() => expect(ids(result)).toEqual([3, 2, 1]));
     unmount();
   });
 });

@@ -1,0 +1,104 @@
+"""The login page, and ``/api/session``: sign in (token -> HttpOnly cookie), check, sign out."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from ..runtime import Runtime
+from .security import (
+    LOGIN_PATH,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE_S,
+    SESSION_PATH,
+    authenticated,
+    new_session,
+    token_bytes,
+)
+
+router = APIRouter()
+
+LOGIN_PAGE = (Path(__file__).resolve().parent / "login.html").read_text(encoding="utf-8")
+FAILED_MESSAGE = '<p class="error" role="alert">That token is not right.</p>'
+MAX_BODY = 4096
+# The login form must not be framed by another site (clickjacking).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@router.get(LOGIN_PATH, include_in_schema=False)
+def login_page(request: Request) -> Response:
+    if token_bytes(_runtime(request).settings) is None:
+        return RedirectResponse("/", status_code=303)  # nothing to sign in to
+    page = LOGIN_PAGE.replace("<!--error-->", FAILED_MESSAGE if "failed" in request.query_params else "")
+    return HTMLResponse(page, headers=PAGE_HEADERS)
+
+
+@router.get(SESSION_PATH)
+def session(request: Request) -> JSONResponse:
+    """200 with ``{"required": bool}`` when signed in (or when no token is needed), else 401."""
+    settings = _runtime(request).settings
+    if not authenticated(settings, request):
+        return JSONResponse({"detail": "not signed in"}, status_code=401, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"required": settings.auth_token is not None}, headers={"Cache-Control": "no-store"})
+
+
+async def _submitted_token(request: Request) -> str | None:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return None
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        token = data.get("token") if isinstance(data, dict) else None
+        return token if isinstance(token, str) else None
+    values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4).get("token")
+    return values[0] if values else None
+
+
+@router.post(SESSION_PATH)
+async def sign_in(request: Request) -> Response:
+    """The login form (form-encoded: redirects) or a script (JSON ``{"token": ...}``: 204 / 401) signs in."""
+    expected = token_bytes(_runtime(request).settings)
+    form = not request.headers.get("content-type", "").startswith("application/json")
+    submitted = await _submitted_token(request)
+    if expected is None:
+        return RedirectResponse("/", status_code=303) if form else Response(status_code=204)
+    if submitted is None or not hmac.compare_digest(submitted.encode("utf-8", "surrogatepass"), expected):
+        if form:
+            return RedirectResponse(f"{LOGIN_PATH}?failed", status_code=303)
+        return JSONResponse({"detail": "wrong token"}, status_code=401)
+    response: Response = RedirectResponse("/", status_code=303) if form else Response(status_code=204)
+    response.set_cookie(
+        SESSION_COOKIE,
+        new_session(expected),
+        max_age=SESSION_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.delete(SESSION_PATH, status_code=204)
+def sign_out() -> Response:
+    """Clears the cookie in this browser (a copied cookie stays valid until it expires or AUTH_TOKEN changes)."""
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response

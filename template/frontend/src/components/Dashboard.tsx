@@ -1,0 +1,139 @@
+import { useMemo, useState } from "react";
+import { useDebounced } from "../hooks/useDebounced";
+import { usePersistentState } from "../hooks/usePersistentState";
+import { useRealtimeData } from "../hooks/useRealtimeData";
+import { useServerStats } from "../hooks/useServerStats";
+import { useTheme } from "../hooks/useTheme";
+import type { Api, Session } from "../lib/api";
+import { displayColumns } from "../lib/columns";
+import type { DashboardModel } from "../lib/entityModel";
+import { matchesSearch } from "../lib/search";
+import { eventsPerSecond } from "../lib/store";
+import type { ColumnConfig, DbEvent } from "../lib/types";
+import { ConnectionStatus } from "./ConnectionStatus";
+import { EventTable } from "./EventTable";
+import { StatsCards } from "./StatsCards";
+import { Toolbar, type View } from "./Toolbar";
+
+const NO_COLUMNS: ColumnConfig[] = [];
+
+export interface DashboardProps {
+  readonly title: string;
+  readonly model: DashboardModel;
+  readonly session: Session;
+  readonly api: Api;
+}
+
+export function Dashboard({ title, model, session, api }: DashboardProps) {
+  const { entities, features } = model;
+  const entityByName = useMemo(() => new Map(entities.map((entity) => [entity.name, entity])), [entities]);
+  const realtime = useRealtimeData({ entities });
+  const server = useServerStats(api);
+  const { data, status, paused, pending } = realtime;
+  const [hidden, setHidden] = usePersistentState<string[]>("dashboard.hiddenEntities", []);
+  const [view, setView] = usePersistentState<View>("dashboard.view", "tables");
+  const [query, setQuery] = useState("");
+  const search = useDebounced(query.trim().toLowerCase(), 200);
+  const [dark, toggleTheme] = useTheme();
+
+  const visible = features.filters ? entities.filter((entity) => !hidden.includes(entity.name)) : entities;
+  const rate = eventsPerSecond(data);
+
+  const filtered = useMemo(() => {
+    const byEntity = new Map<string, DbEvent[]>();
+    for (const entity of entities) {
+      const rows = data.byEntity[entity.name] ?? [];
+      byEntity.set(entity.name, search ? rows.filter((event) => matchesSearch(event, entity, search)) : [...rows]);
+    }
+    const visibleNames = new Set(visible.map((entity) => entity.name));
+    const stream = data.stream.filter((event) => {
+      const entity = entityByName.get(event.entity);
+      return entity !== undefined && visibleNames.has(entity.name) && (!search || matchesSearch(event, entity, search));
+    });
+    return { byEntity, stream };
+  }, [data, search, visible, entities, entityByName]);
+
+  const toggleEntity = (name: string) =>
+    setHidden(hidden.includes(name) ? hidden.filter((item) => item !== name) : [...hidden, name]);
+
+  return (
+    <div className="mx-auto flex max-w-screen-2xl flex-col gap-4 p-3 sm:p-5">
+      <header className="flex flex-wrap items-center gap-3">
+        <h1 className="text-xl font-bold">{title}</h1>
+        <ConnectionStatus status={status} />
+        <span className="text-sm text-slate-600 dark:text-slate-300" data-testid="last-event">
+          Last event: {data.lastEventAt ? new Date(data.lastEventAt).toLocaleTimeString() : "none yet"}
+        </span>
+        <span className="text-sm tabular-nums text-slate-600 dark:text-slate-300" data-testid="rate">
+          {rate.toFixed(1)} events/s
+        </span>
+        <span className="ml-auto flex gap-2">
+          {features.darkMode ? (
+            <button
+              type="button"
+              onClick={toggleTheme}
+              aria-pressed={dark}
+              className="rounded border border-slate-300 px-3 py-1 text-sm dark:border-slate-700"
+            >
+              {dark ? "☀️ Light" : "🌙 Dark"}
+            </button>
+          ) : null}
+          {session.required ? (
+            <button
+              type="button"
+              onClick={() => void api.signOut()}
+              className="rounded border border-slate-300 px-3 py-1 text-sm dark:border-slate-700"
+            >
+              Sign out
+            </button>
+          ) : null}
+        </span>
+      </header>
+
+      {features.statistics ? <StatsCards entities={visible} data={data} server={server} /> : null}
+
+      <Toolbar
+        entities={entities}
+        features={features}
+        hidden={hidden}
+        onToggleEntity={toggleEntity}
+        query={query}
+        onQuery={setQuery}
+        view={view}
+        onView={setView}
+        paused={paused}
+        pending={pending}
+        onPause={realtime.pause}
+        onResume={realtime.resume}
+      />
+
+      <main className={view === "tables" ? "grid grid-cols-1 gap-4 xl:grid-cols-2" : "flex flex-col"}>
+        {view === "tables" ? (
+          visible.map((entity) => (
+            <EventTable
+              key={entity.name}
+              testId={`table-${entity.name}`}
+              title={`${entity.icon} ${entity.name}`}
+              color={entity.color}
+              events={filtered.byEntity.get(entity.name) ?? []}
+              columns={displayColumns(entity)}
+              autoScroll={features.autoScroll}
+              exportCsv={features.exportCsv}
+            />
+          ))
+        ) : (
+          <EventTable
+            testId="table-stream"
+            title="All changes"
+            events={filtered.stream}
+            columns={NO_COLUMNS}
+            csvFields={[...new Set(visible.flatMap((entity) => entity.displayFields))]}
+            entities={entityByName}
+            autoScroll={features.autoScroll}
+            exportCsv={features.exportCsv}
+          />
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,385 @@
+/**
+ * The live data of the dashboard, without React: one WebSocket to the backend,
+ * with reconnect (exponential backoff and jitter) and resume from the last safe
+ * point (`?after=`), so nothing is lost across reconnects and backend restarts.
+ *
+ * Events are de-duplicated by id (a backend killed and restarted may send again
+ * what this client already has), queued, and applied once per animation frame
+ * (not per message): at thousands of events per second a view renders at most
+ * once a frame. Memory is bounded: the store keeps `maxRecords` per entity, the
+ * queue between frames is applied early when it grows (a hidden tab gets no
+ * frames), and while paused at most `maxPending` events are held; past that the
+ * client stops holding them and, on resume, asks the server for them again.
+ */
+
+import { backoffDelay } from "./backoff";
+import { IdWindow } from "./ids";
+import { historyUrl, isDbEvent, parseServerMessage, socketUrl } from "./protocol";
+import { applyEvents, type DashboardData, emptyData, tick } from "./store";
+import type { BatchSource, ConnectionStatus, DbEvent, EntityConfig, ServerMessage } from "./types";
+
+export interface RealtimeSnapshot {
+  readonly status: ConnectionStatus;
+  readonly data: DashboardData;
+  readonly paused: boolean;
+  /** Live events received while paused: applied (or fetched again) on resume. */
+  readonly pending: number;
+}
+
+/** Whether the browser thinks it is online, and a way to hear when that changes. */
+export interface Connectivity {
+  readonly online: () => boolean;
+  /** Calls `onChange` on every change; returns the unsubscribe function. */
+  readonly watch: (onChange: (online: boolean) => void) => () => void;
+}
+
+export interface RealtimeClientOptions {
+  readonly entities: readonly EntityConfig[];
+  /** Origin of the backend, e.g. "http://127.0.0.1:8000". */
+  readonly baseUrl: string;
+  /** Events loaded from /api/events when the first hello arrives; 0 loads none. */
+  readonly historyLimit?: number;
+  /** Events held while paused before the client stops holding them (and refetches on resume). */
+  readonly maxPending?: number;
+  /**
+   * Sent as `Authorization: Bearer` on HTTP requests, never in a URL. The
+   * WebSocket cannot carry headers: it is authenticated by the login cookie.
+   */
+  readonly token?: string | null;
+  readonly random?: () => number;
+  /** Opens the socket; the browser's WebSocket unless a test runs outside a browser. */
+  readonly openSocket?: (url: string) => WebSocket;
+  readonly fetch?: typeof fetch;
+  /** Runs `callback` before the next paint; requestAnimationFrame in a browser. */
+  readonly scheduleFrame?: (callback: () => void) => void;
+  /** The browser's online/offline state; null outside a browser. */
+  readonly connectivity?: Connectivity | null;
+}
+
+export const DEFAULT_MAX_PENDING = 10_000;
+/** Queued events past which they are applied without waiting for a frame. */
+export const MAX_QUEUED = 5_000;
+const CLOSING = 2; // WebSocket.CLOSING, without needing the global outside a browser
+const CLOCK_MS = 1000; // rates and "last event" age move on when idle
+
+type Batch = { readonly events: readonly DbEvent[]; readonly source: BatchSource };
+
+const defaultScheduleFrame = (callback: () => void): void => {
+  if (typeof requestAnimationFrame === "function") requestAnimationFrame(() => callback());
+  else setTimeout(callback, 16);
+};
+
+const defaultOpenSocket = (url: string): WebSocket => new WebSocket(url);
+
+/** navigator.onLine and the window's online/offline events, when there is a window. */
+export function browserConnectivity(): Connectivity | null {
+  if (typeof window === "undefined" || typeof window.addEventListener !== "function") return null;
+  return {
+    online: () => typeof navigator === "undefined" || navigator.onLine !== false,
+    watch: (onChange) => {
+      const online = () => onChange(true);
+      const offline = () => onChange(false);
+      window.addEventListener("online", online);
+      window.addEventListener("offline", offline);
+      return () => {
+        window.removeEventListener("online", online);
+        window.removeEventListener("offline", offline);
+      };
+    },
+  };
+}
+
+export class RealtimeClient {
+  private readonly entities: readonly EntityConfig[];
+  private readonly baseUrl: string;
+  private readonly historyLimit: number;
+  private readonly maxPending: number;
+  private readonly token: string | null;
+  private readonly random: () => number;
+  private readonly openSocket: (url: string) => WebSocket;
+  private readonly fetch: typeof fetch;
+  private readonly scheduleFrame: (callback: () => void) => void;
+  private readonly connectivity: Connectivity | null;
+
+  private snapshot: RealtimeSnapshot;
+  private readonly listeners = new Set<() => void>();
+
+  /** The id below which nothing is outstanding: where a reconnect resumes. Null before the first hello. */
+  private resumeAfter: number | null = null;
+  private readonly seen = new IdWindow();
+  private queue: Batch[] = [];
+  private queued = 0;
+  private held: DbEvent[] = [];
+  /**
+   * Set when the pause buffer was full: the resume point of the last event
+   * held. Newer live events are only counted, and fetched again on resume.
+   */
+  private overflowAfter: number | null = null;
+  private skipped = 0;
+
+  private socket: WebSocket | null = null;
+  private running = false;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private clock: ReturnType<typeof setInterval> | undefined;
+  private frameScheduled = false;
+  private unwatch: (() => void) | null = null;
+  /** Bumped by a reset: history requested before it is dropped. */
+  private generation = 0;
+
+  constructor(options: RealtimeClientOptions) {
+    this.entities = options.entities;
+    this.baseUrl = options.baseUrl;
+    this.historyLimit = options.historyLimit ?? 500;
+    this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+    this.token = options.token ?? null;
+    this.random = options.random ?? Math.random;
+    this.openSocket = options.openSocket ?? defaultOpenSocket;
+    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.scheduleFrame = options.scheduleFrame ?? defaultScheduleFrame;
+    this.connectivity = options.connectivity === undefined ? browserConnectivity() : options.connectivity;
+    this.snapshot = { status: { state: "connecting" }, data: emptyData(this.entities), paused: false, pending: 0 };
+  }
+
+  // Arrow properties: these are handed around unbound (React's useSyncExternalStore, onClick).
+  readonly getSnapshot = (): RealtimeSnapshot => this.snapshot;
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  };
+
+  /** Connects; calling it again after `stop` reconnects from where the client was. */
+  readonly start = (): void => {
+    if (this.running) return;
+    this.running = true;
+    this.unwatch = this.connectivity?.watch((online) => (online ? this.goOnline() : this.goOffline())) ?? null;
+    this.clock = setInterval(() => this.scheduleFlush(), CLOCK_MS);
+    this.connect();
+  };
+
+  readonly stop = (): void => {
+    if (!this.running) return;
+    this.running = false;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.clock);
+    this.unwatch?.();
+    this.unwatch = null;
+    this.closeSocket();
+  };
+
+  readonly pause = (): void => {
+    if (this.snapshot.paused) return;
+    this.publish({ paused: true });
+  };
+
+  readonly resume = (): void => {
+    if (!this.snapshot.paused) return;
+    if (this.held.length > 0) this.enqueue(this.held, "live");
+    this.held = [];
+    const refetchAfter = this.overflowAfter;
+    this.overflowAfter = null;
+    this.skipped = 0;
+    this.publish({ paused: false, pending: 0 });
+    if (refetchAfter !== null) {
+      // What was not held is still on the server: resume from the last event held.
+      this.resumeAfter = refetchAfter;
+      this.reconnectNow();
+    }
+  };
+
+  private publish(change: Partial<RealtimeSnapshot>): void {
+    this.snapshot = { ...this.snapshot, ...change };
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    this.publish({ status });
+  }
+
+  private connect(): void {
+    if (!this.running) return;
+    if (this.connectivity !== null && !this.connectivity.online()) {
+      this.setStatus({ state: "offline" });
+      return;
+    }
+    // A replay from the overflow point repeats every event counted since: count afresh.
+    if (this.overflowAfter !== null) this.skipped = 0;
+    const current = this.openSocket(socketUrl(this.baseUrl, this.overflowAfter ?? this.resumeAfter));
+    this.socket = current;
+    current.onmessage = (event: MessageEvent<unknown>) => {
+      if (this.socket !== current) return;
+      const message = parseServerMessage(event.data);
+      if (message !== null) this.handle(message);
+    };
+    current.onerror = () => {
+      // A close event follows: the reconnect is scheduled there.
+    };
+    current.onclose = () => {
+      if (!this.running || this.socket !== current) return;
+      this.socket = null;
+      const delay = backoffDelay(this.attempt, this.random);
+      this.attempt += 1;
+      this.setStatus({ state: "reconnecting", attempt: this.attempt, retryAt: Date.now() + delay });
+      this.retryTimer = setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  /** Detached first, so its close event schedules nothing. */
+  private closeSocket(): void {
+    const current = this.socket;
+    this.socket = null;
+    if (current === null) return;
+    current.onmessage = null;
+    current.onclose = null;
+    // Closing a socket still connecting reports an error: expected, and not to be thrown.
+    current.onerror = () => {};
+    current.close();
+  }
+
+  private reconnectNow(): void {
+    clearTimeout(this.retryTimer);
+    this.closeSocket();
+    this.attempt = 0;
+    this.setStatus({ state: "connecting" });
+    this.connect();
+  }
+
+  private goOffline(): void {
+    clearTimeout(this.retryTimer);
+    this.setStatus({ state: "offline" });
+  }
+
+  private goOnline(): void {
+    clearTimeout(this.retryTimer);
+    if (this.socket === null || this.socket.readyState >= CLOSING) this.connect();
+  }
+
+  private handle(message: ServerMessage): void {
+    switch (message.type) {
+      case "starting":
+        // The server cannot say yet where the database is: keep everything
+        // shown and the resume point; the hello follows on this socket.
+        this.attempt = 0;
+        this.setStatus({ state: "starting", message: message.message });
+        break;
+      case "hello":
+        this.attempt = 0;
+        this.setStatus({ state: "live" });
+        if (this.resumeAfter === null) {
+          this.resumeAfter = message.resume_after;
+          void this.loadHistory(message.last_event_id);
+        }
+        break;
+      case "events":
+        this.receive(message.events, "live");
+        this.resumeAfter = message.resume_after;
+        break;
+      case "heartbeat":
+        this.resumeAfter = message.resume_after;
+        break;
+      case "reset":
+        // What we hold may be gone from the server: start over from its current state.
+        this.clearAll();
+        this.socket?.close(); // its close event schedules the reconnect, with backoff
+        break;
+      case "pong":
+      case "error":
+        break;
+    }
+  }
+
+  private async loadHistory(lastEventId: number): Promise<void> {
+    if (lastEventId <= 0 || this.historyLimit <= 0) return;
+    const generation = this.generation;
+    try {
+      const response = await this.fetch(historyUrl(this.baseUrl, lastEventId, this.historyLimit), {
+        headers: this.token ? { Authorization: `Bearer ${this.token}` } : {},
+        credentials: "same-origin",
+      });
+      if (!response.ok) return;
+      const body = (await response.json()) as { events?: unknown };
+      if (generation !== this.generation || !Array.isArray(body.events)) return;
+      this.receive(body.events.filter(isDbEvent), "history");
+    } catch {
+      // History is a convenience: the live stream goes on without it.
+    }
+  }
+
+  private receive(events: readonly DbEvent[], source: BatchSource): void {
+    if (source === "live" && this.snapshot.paused) {
+      this.hold(events);
+      return;
+    }
+    const fresh = events.filter((event) => this.seen.add(event.id));
+    if (fresh.length > 0) this.enqueue(fresh, source);
+  }
+
+  /** While paused: keep live events for the resume, up to `maxPending`. */
+  private hold(events: readonly DbEvent[]): void {
+    const fresh = events.filter((event) => !this.seen.has(event.id));
+    if (fresh.length === 0) return;
+    if (this.overflowAfter === null && this.held.length + fresh.length > this.maxPending) {
+      // Everything up to the resume point before this message is held or shown.
+      this.overflowAfter = this.resumeAfter ?? 0;
+    }
+    if (this.overflowAfter !== null) {
+      // Not marked as seen: the replay on resume must bring them.
+      this.skipped += fresh.length;
+    } else {
+      for (const event of fresh) this.seen.add(event.id);
+      this.held.push(...fresh);
+    }
+    this.scheduleFlush();
+  }
+
+  private enqueue(events: readonly DbEvent[], source: BatchSource): void {
+    this.queue.push({ events, source });
+    this.queued += events.length;
+    if (this.queued > MAX_QUEUED) this.flush();
+    else this.scheduleFlush();
+  }
+
+  private clearAll(): void {
+    this.generation += 1;
+    this.resumeAfter = null;
+    this.seen.clear();
+    this.queue = [];
+    this.queued = 0;
+    this.held = [];
+    this.overflowAfter = null;
+    this.skipped = 0;
+    this.publish({ data: emptyData(this.entities), pending: 0 });
+  }
+
+  private scheduleFlush(): void {
+    if (this.frameScheduled) return;
+    this.frameScheduled = true;
+    this.scheduleFrame(() => this.flush());
+  }
+
+  /** Apply what is queued; one snapshot, one notification. */
+  flush(): void {
+    this.frameScheduled = false;
+    const now = Date.now();
+    let data = this.snapshot.data;
+    for (const batch of this.queue) data = applyEvents(data, batch.events, this.entities, now, batch.source);
+    this.queue = [];
+    this.queued = 0;
+    data = tick(data, now);
+    const pending = this.held.length + this.skipped;
+    if (data !== this.snapshot.data || pending !== this.snapshot.pending) this.publish({ data, pending });
+  }
+
+  /** Events waiting for the next frame (bounded by MAX_QUEUED). */
+  get queuedEvents(): number {
+    return this.queued;
+  }
+
+  /** Events held in memory while paused (bounded by maxPending). */
+  get heldEvents(): number {
+    return this.held.length;
+  }
+}

@@ -1,0 +1,65 @@
+// @vitest-environment node
+import { describe, expect, it } from "vitest";
+import { historyUrl, parseServerMessage, socketUrl } from "../lib/protocol";
+import { orderEvent } from "./protocolServer";
+
+const frame = (value: unknown) => JSON.stringify(value);
+
+describe("the client side of the protocol", () => {
+  it("builds URLs that carry the resume point and never a token", () => {
+    expect(socketUrl("http://h:8000/ignored?token=old", null)).toBe("ws://h:8000/ws");
+    expect(socketUrl("https://h", 42)).toBe("wss://h/ws?after=42");
+    expect(historyUrl("http://h:8000", 7, 50)).toBe("http://h:8000/api/events?before=8&limit=50");
+  });
+
+  it("reads every message type of protocol 1 and of older servers", () => {
+    expect(parseServerMessage(frame({ type: "starting", message: "waiting for the database" }))).toEqual({
+      type: "starting",
+      message: "waiting for the database",
+    });
+    const hello = { last_event_id: 9, resume_after: 8, poll_interval_ms: 500, server_time: 1.5 };
+    expect(parseServerMessage(frame({ type: "hello", protocol: 1, ...hello }))).toEqual({
+      type: "hello",
+      protocol: 1,
+      ...hello,
+    });
+    expect(parseServerMessage(frame({ type: "hello", ...hello }))).toMatchObject({ type: "hello", protocol: undefined });
+    expect(parseServerMessage(frame({ type: "events", events: [orderEvent(3)], resume_after: 3, replay: true }))).toEqual({
+      type: "events",
+      events: [orderEvent(3)],
+      resume_after: 3,
+      replay: true,
+    });
+    expect(parseServerMessage(frame({ type: "heartbeat", last_event_id: 4, resume_after: 4 }))).toEqual({
+      type: "heartbeat",
+      last_event_id: 4,
+      resume_after: 4,
+    });
+    expect(
+      parseServerMessage(frame({ type: "reset", reason: "truncated", message: "m", oldest_event_id: 5, last_event_id: 9 })),
+    ).toEqual({ type: "reset", reason: "truncated", message: "m", oldest_event_id: 5, last_event_id: 9 });
+    expect(parseServerMessage(frame({ type: "pong", id: 7 }))).toEqual({ type: "pong", id: 7 });
+    expect(parseServerMessage(frame({ type: "error", message: "bad" }))).toEqual({ type: "error", message: "bad" });
+  });
+
+  it("returns null for what it cannot use, and drops malformed events from a batch", () => {
+    for (const bad of [
+      "not json",
+      frame([1, 2]),
+      frame(null),
+      frame({ type: "from-the-future" }),
+      frame({ type: "hello", last_event_id: "9", resume_after: 8 }),
+      frame({ type: "events", events: {}, resume_after: 1 }),
+      frame({ type: "events", events: [], resume_after: -1 }),
+      frame({ type: "heartbeat" }),
+      frame({ type: "reset", reason: "because" }),
+    ]) {
+      expect(parseServerMessage(bad), bad).toBeNull();
+    }
+    expect(parseServerMessage(new ArrayBuffer(4))).toBeNull();
+    const mixed = parseServerMessage(
+      frame({ type: "events", events: [{ id: 1.5 }, { ...orderEvent(2), data: null }, orderEvent(3)], resume_after: 3 }),
+    );
+    expect(mixed).toMatchObject({ type: "events", events: [orderEvent(3)], resume_after: 3 });
+  });
+});
