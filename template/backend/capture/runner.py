@@ -8,7 +8,7 @@ from pathlib import Path
 from ..db.database import Database, StatementFailed
 from ..db.dialects import sql_dialect
 from ..db.url import DatabaseTarget, Dialect
-from ..model import OBJECT_PREFIX, Model
+from ..model import Model
 from .schema import existing_functions, existing_triggers, live_tables, model_mismatches
 from .sql_script import split_statements
 
@@ -66,20 +66,18 @@ def planned_files(dialect: Dialect, *, drop: bool, entity_tables: bool) -> list[
 # -- our objects that the model no longer wants ---------------------------------
 
 
-async def stale_object_drops(db: Database, model: Model | None) -> list[Statement]:
-    """DROP statements for our triggers and functions that ``model`` does not define.
-
-    ``model=None`` means "want none of them" (``--drop``).
-    """
-    wanted_triggers = model.trigger_names if model else frozenset()
-    wanted_functions = model.function_names if model else frozenset()
+async def stale_object_drops(db: Database, model: Model, *, drop: bool) -> list[Statement]:
+    """DROP statements for our triggers and functions that ``model`` does not define (all of them on ``drop``)."""
+    wanted_triggers = frozenset() if drop else model.trigger_names
+    wanted_functions = frozenset() if drop else model.function_names
+    prefix = model.object_prefix
     drops: list[Statement] = []
     for name, table in await existing_triggers(db):
-        if not name.startswith(OBJECT_PREFIX) or name in wanted_triggers:
+        if not name.startswith(prefix) or name in wanted_triggers:
             continue
         drops.append(Statement(f"cleanup of trigger {name} on {table}", db.sql.drop_trigger(name, table)))
     for name in await existing_functions(db):
-        if name.startswith(OBJECT_PREFIX) and name not in wanted_functions:
+        if name.startswith(prefix) and name not in wanted_functions:
             sql = f"DROP FUNCTION IF EXISTS {db.quote(name)}() CASCADE"
             drops.append(Statement(f"cleanup of function {name}", sql))
     return drops
@@ -104,7 +102,7 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
             problems = model_mismatches(model, tables, db.sql, create_missing_tables=entity_tables)
             if problems:
                 raise ModelMismatch(target.display, problems)
-        cleanup = await stale_object_drops(db, None if drop else model)
+        cleanup = await stale_object_drops(db, model, drop=drop)
         # On --drop our leftovers go first, before the tables they hang on.
         statements = cleanup + statements if drop else statements + cleanup
         try:
