@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import DIALECTS, TestDatabase, temporary_database
-from tests.support.paths import SHOWCASE, TEMPLATE_BACKEND_PARENT, TPCH
+from tests.support.paths import LOOSE_TYPES, SHOWCASE, TEMPLATE_BACKEND_PARENT, TPCH
 from tests.support.projects import generate, run_in_project
 from tests.support.template_repo import snapshot_template
 
@@ -30,6 +30,12 @@ def showcase_project(template_repo: Path, tmp_path_factory: pytest.TempPathFacto
     return generate(
         template_repo, tmp_path_factory.mktemp("showcase") / "showcase-dashboard", SHOWCASE, database="postgresql"
     )
+
+
+@pytest.fixture(scope="session")
+def loose_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One entity with every model type, for tables whose columns are looser than the model."""
+    return generate(template_repo, tmp_path_factory.mktemp("loose") / "loose-dashboard", LOOSE_TYPES)
 
 
 @pytest.fixture(params=("postgresql", "mariadb", "sqlite"))

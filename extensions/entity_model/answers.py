@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .dashboard_config import POLL_INTERVAL_RANGE
+from .identifiers import OBJECT_PREFIX
 from .model import DIALECTS, Dialect, ProjectModel
 from .services import database_url
 
@@ -107,6 +108,7 @@ def runtime_model(model: ProjectModel, database: Dialect, poll_interval_ms: Any)
     data["settings"]["poll_interval_ms"] = int(str(poll_interval_ms))
     data["settings"]["database"] = database
     data["settings"]["default_database_url"] = default_database_url(database)
+    data["settings"]["object_prefix"] = OBJECT_PREFIX
     for entity, entity_data in zip(model.entities, data["entities"], strict=True):
         entity_data["triggers"] = {event: entity.trigger_name(event) for event in entity.event_types}
         entity_data["function"] = entity.function_name

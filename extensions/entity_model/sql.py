@@ -112,37 +112,130 @@ def indexed_columns(entity: Entity) -> list[Column]:
     return [column for column in entity.columns if column.indexed and not column.primary_key]
 
 
-def _value(column: Column, row: str, dialect: Dialect) -> str:
-    """The column of ``row`` (NEW or OLD) as a value for the dialect's JSON builder."""
-    ref = f"{row}.{quote(column.name, dialect)}"
-    if dialect == "postgresql":
-        return ref  # json_build_object already encodes every type as we want
-    if dialect == "sqlite":
-        if column.type == "boolean":
-            return f"CASE WHEN {ref} IS NULL THEN NULL WHEN {ref} THEN json('true') ELSE json('false') END"
-        if column.type == "json":
-            return f"CASE WHEN json_valid({ref}) THEN json({ref}) ELSE {ref} END"
-        if column.type == "datetime":
-            # Stored as text; 'YYYY-MM-DD HH:MM:SS' becomes ISO 8601 with a 'T'.
-            iso = f"substr({ref}, 1, 10) || 'T' || substr({ref}, 12)"
-            return f"CASE WHEN substr({ref}, 11, 1) = ' ' THEN {iso} ELSE {ref} END"
-        return ref
-    # MySQL and MariaDB
+# -- payload encoding -----------------------------------------------------------
+#
+# A trigger runs inside the application's own INSERT, UPDATE or DELETE: if it
+# raises, the application's write fails. So every value is encoded from the live
+# row with functions that cannot raise whatever the column really holds (the
+# runner checks the live column types against the model, see the generated
+# backend's capture/schema.py, but SQLite stores any value in any column and a
+# text column declared `Json` may hold anything). A value that cannot be encoded
+# as the model's type is carried as a JSON string. Well-typed values encode
+# exactly as before. docs/design.md "Capture never fails a write" has the rules.
+
+_SQLITE_INFINITY = "9e999"  # SQLite reads this literal as +Inf
+
+# MariaDB's JSON functions refuse documents nested deeper than 32 levels (the
+# payload's CHECK (json_valid()) included) and MySQL's deeper than 100: a JSON
+# value nested deeper than this is carried as a string, since the payload
+# object adds one level.
+_MYSQL_MAX_JSON_DEPTH = 30
+
+_MYSQL_DATETIME_TEXT = "'^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?$'"
+
+# Worst-case growth of a text value once JSON-escaped (a control character
+# becomes \u00XX); bounds the payload's size on MySQL / MariaDB, where a JSON
+# function whose result exceeds max_allowed_packet fails the statement.
+_MYSQL_ESCAPE_GROWTH = 6
+_MYSQL_TRUNCATED = "...[truncated]"
+_VARIABLE_LENGTH = ("string", "json", "date", "datetime")
+"""Model types whose live column may hold long text (the runner accepts text columns for them)."""
+
+
+def _sqlite_value(column: Column, ref: str) -> str:
+    """SQLite stores any value in any column: branch on the value's storage class."""
+    infinite = f"WHEN {ref} = {_SQLITE_INFINITY} THEN 'Infinity' WHEN {ref} = -{_SQLITE_INFINITY} THEN '-Infinity'"
+    finite = f"CASE {infinite} ELSE {ref} END"
+    branches = {
+        # json_object() cannot hold a BLOB: carried as text, like PostgreSQL's bytea.
+        "blob": f"'\\x' || lower(hex({ref}))",
+        # json_object() writes an infinite REAL as Inf, which is not JSON.
+        "real": finite,
+    }
+    if column.type == "boolean":
+        boolean = f"CASE WHEN {ref} THEN json('true') ELSE json('false') END"
+        branches = {"integer": boolean, **branches, "real": boolean}
+    elif column.type == "json":
+        # Valid one level deeper too: the payload object adds a level, and SQLite
+        # refuses documents nested 2,000 deep (the payload's CHECK would fail).
+        embeddable = f"json_valid({ref}) AND json_valid('[' || {ref} || ']')"
+        branches["text"] = f"CASE WHEN {embeddable} THEN json({ref}) ELSE {ref} END"
+    elif column.type == "datetime":
+        # Stored as text; 'YYYY-MM-DD HH:MM:SS' becomes ISO 8601 with a 'T'.
+        iso = f"substr({ref}, 1, 10) || 'T' || substr({ref}, 12)"
+        branches["text"] = f"CASE WHEN substr({ref}, 11, 1) = ' ' THEN {iso} ELSE {ref} END"
+    cases = " ".join(f"WHEN '{storage}' THEN {expression}" for storage, expression in branches.items())
+    return f"CASE typeof({ref}) {cases} ELSE {ref} END"
+
+
+def _mysql_value(column: Column, ref: str, share: str) -> str:
+    """``share``: the bytes a text value may take in the payload (see :func:`_mysql_packet_share`)."""
     if column.type == "boolean":
         return f"IF({ref} IS NULL, NULL, IF({ref}, JSON_EXTRACT('true', '$'), JSON_EXTRACT('false', '$')))"
     if column.type == "json":
-        return f"JSON_EXTRACT({ref}, '$')"
+        # JSON_EXTRACT fails the statement on invalid JSON (ERROR 4038): only valid,
+        # not too deep documents are embedded, anything else is quoted as a string.
+        embeddable = f"IF(JSON_VALID({ref}), JSON_DEPTH({ref}) <= {_MYSQL_MAX_JSON_DEPTH}, FALSE)"
+        document = f"IF({embeddable}, {ref}, JSON_QUOTE({ref}))"
+        # Cut inside JSON_EXTRACT: an IF around it would turn embedded JSON into a string.
+        document = f"IF(LENGTH({ref}) > {share}, JSON_QUOTE({_mysql_cut(ref, share)}), {document})"
+        return f"JSON_EXTRACT({document}, '$')"
     if column.type == "datetime":
-        return (
-            f"IF(MICROSECOND({ref}) = 0, DATE_FORMAT({ref}, '%Y-%m-%dT%H:%i:%s'), "
-            f"DATE_FORMAT({ref}, '%Y-%m-%dT%H:%i:%s.%f'))"
+        # Text operations only: DATE_FORMAT on a string that is no date fails the
+        # statement in strict mode (ERROR 1292). A DATETIME or TIMESTAMP reads as
+        # 'YYYY-MM-DD HH:MM:SS[.ffffff]'; it becomes ISO 8601 with a 'T', with six
+        # fraction digits unless they are all zero (what DATE_FORMAT %f wrote).
+        text = f"CAST({ref} AS CHAR)"
+        fraction = f"SUBSTRING({text}, 21)"
+        iso = (
+            f"CONCAT(LEFT({text}, 10), 'T', SUBSTRING({text}, 12, 8), "
+            f"IF(TRIM(TRAILING '0' FROM {fraction}) = '', '', CONCAT('.', RPAD({fraction}, 6, '0'))))"
         )
+        shaped = f"LENGTH({text}) BETWEEN 19 AND 26 AND {text} REGEXP {_MYSQL_DATETIME_TEXT}"
+        return f"IF({shaped}, {iso}, {_mysql_within(ref, share, text)})"
+    if column.type in _VARIABLE_LENGTH:
+        return _mysql_within(ref, share, ref)
     return ref
 
 
-def payload(entity: Entity, row: str, dialect: Dialect) -> str:
-    """A JSON object of every persisted column of ``row`` (``NEW`` or ``OLD``)."""
-    pairs = [f"{literal(column.name)}, {_value(column, row, dialect)}" for column in entity.columns]
+def _mysql_cut(ref: str, share: str) -> str:
+    # LEFT counts characters; a character takes up to 4 bytes.
+    return f"CONCAT(LEFT(CAST({ref} AS CHAR), {share} DIV 4), {literal(_MYSQL_TRUNCATED)})"
+
+
+def _mysql_within(ref: str, share: str, value: str) -> str:
+    return f"IF(LENGTH({ref}) > {share}, {_mysql_cut(ref, share)}, {value})"
+
+
+def _mysql_packet_share(entity: Entity) -> str:
+    """The bytes each text value may take so that the payload never exceeds max_allowed_packet.
+
+    A JSON function whose result would exceed max_allowed_packet fails the
+    statement (ERROR 1301). Each text value of the row gets an equal share of
+    the packet, allowing for its escaping; a longer value is cut to its share
+    and marked. (Keeping a long value whole when the rest of the row is short
+    needs the row's total in the trigger: that measured 35-40% slower bulk
+    inserts on MariaDB.)
+    """
+    variable = [column for column in entity.columns if column.type in _VARIABLE_LENGTH]
+    overhead = sum(len(column.name) + 32 for column in entity.columns)
+    return f"(@@max_allowed_packet - {overhead}) DIV {_MYSQL_ESCAPE_GROWTH * max(len(variable), 1)}"
+
+
+def _value(entity: Entity, column: Column, row: str, dialect: Dialect) -> str:
+    """The column of ``row`` (NEW or OLD) as a value for the dialect's JSON builder."""
+    ref = f"{row}.{quote(column.name, dialect)}"
+    if dialect == "postgresql":
+        # json_build_object encodes every type as we want and cannot fail: text
+        # stays a string, NaN and infinities become strings, bytea its \x text.
+        return ref
+    if dialect == "sqlite":
+        return _sqlite_value(column, ref)
+    return _mysql_value(column, ref, _mysql_packet_share(entity))
+
+
+def _json_objects(pairs: list[tuple[str, str]], dialect: Dialect) -> str:
+    """One JSON object of (column name, value) pairs, in chunks where a call takes few arguments."""
     size = _PAIRS_PER_CALL[dialect]
     chunks = [pairs[start : start + size] for start in range(0, len(pairs), size)]
     builder = {
@@ -151,25 +244,37 @@ def payload(entity: Entity, row: str, dialect: Dialect) -> str:
         "mysql": "JSON_OBJECT",
         "mariadb": "JSON_OBJECT",
     }[dialect]
-    # One column per line keeps the generated triggers readable and their diffs small.
-    objects = [f"{builder}({_BREAK}{f',{_BREAK}'.join(chunk)})" for chunk in chunks]
-    if len(objects) == 1:
-        return objects[0]
-    if dialect == "postgresql":
-        # jsonb concatenation; key order is not significant in a JSON object.
-        return "(" + " || ".join(f"{obj}::jsonb" for obj in objects) + ")::json"
-    merged = objects[0]
-    for obj in objects[1:]:
-        merged = f"json_patch({merged}, {obj})" if dialect == "sqlite" else f"JSON_MERGE_PATCH({merged}, {obj})"
+
+    def arguments(chunk: list[tuple[str, str]], key: Callable[[str], str]) -> str:
+        # One column per line keeps the generated triggers readable and their diffs small.
+        return _BREAK + f",{_BREAK}".join(f"{key(name)}, {value}" for name, value in chunk)
+
+    merged = f"{builder}({arguments(chunks[0], literal)})"
+    # Not a merge patch, which drops the keys whose value is null; each chunk
+    # names the object built so far once, so the expression grows linearly.
+    for chunk in chunks[1:]:
+        if dialect == "postgresql":
+            # Joined as text: a cast to jsonb fails on a \u0000 that json accepts.
+            obj = f"{builder}({arguments(chunk, literal)})"
+            merged = f"(left(({merged})::text, -1) || ', ' || right(({obj})::text, -1))::json"
+        else:
+            setter = "json_set" if dialect == "sqlite" else "JSON_SET"
+            merged = f"{setter}({merged},{arguments(chunk, lambda name: literal(f'$.{_json_string(name)}'))})"
     return merged
+
+
+def payload(entity: Entity, row: str, dialect: Dialect) -> str:
+    """A JSON object of every persisted column of ``row`` (``NEW`` or ``OLD``)."""
+    return _json_objects([(column.name, _value(entity, column, row, dialect)) for column in entity.columns], dialect)
 
 
 def _differs(column: Column, dialect: Dialect) -> str:
     old, new = f"OLD.{quote(column.name, dialect)}", f"NEW.{quote(column.name, dialect)}"
     if dialect == "postgresql":
         if column.type == "json":
-            # json has no equality operator; jsonb compares by value.
-            return f"{old}::jsonb IS DISTINCT FROM {new}::jsonb"
+            # json has no equality operator, and a cast to jsonb fails on invalid
+            # JSON in a text column (and on \u0000 in a json one): compare the text.
+            return f"{old}::text IS DISTINCT FROM {new}::text"
         return f"{old} IS DISTINCT FROM {new}"
     if dialect == "sqlite":
         return f"{old} IS NOT {new}"

@@ -11,6 +11,10 @@ Applying is idempotent: tables and indexes are created if missing and triggers
 replaced. Triggers and functions of ours (named ``dashboard_*``) that the
 current entity model no longer wants (a removed entity, an event type no
 longer tracked) are dropped, so the database always matches the model.
+
+Before changing anything it compares the live tables with the model (tables,
+columns, type families, names that differ only in case) and, on any mismatch,
+prints one line per problem with its fix, exits with 1 and changes nothing.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         message = asyncio.run(run(target, load_model(), drop=args.drop, entity_tables=args.create_entity_tables))
     except (DatabaseUrlError, DatabaseUnavailable, MigrationError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        for line in str(error).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -16,8 +16,6 @@ ColumnType = Literal["string", "integer", "float", "boolean", "date", "datetime"
 EventType = Literal["insert", "update", "delete"]
 
 MODEL_FILE = Path(__file__).resolve().parent / "generated" / "entities.json"
-OBJECT_PREFIX = "dashboard_"
-"""Every trigger and function the migrations create starts with this."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,8 @@ class Defaults:
 class Model:
     entities: tuple[Entity, ...]
     defaults: Defaults
+    object_prefix: str
+    """Every trigger and function the migrations create starts with this."""
 
     def entity(self, name: str) -> Entity | None:
         return next((entity for entity in self.entities if entity.name == name), None)
@@ -105,6 +105,7 @@ def parse_model(data: dict[str, Any]) -> Model:
     settings = data["settings"]
     return Model(
         entities=tuple(_entity(item) for item in data["entities"]),
+        object_prefix=settings["object_prefix"],
         defaults=Defaults(
             poll_interval_ms=settings["poll_interval_ms"],
             max_events_per_poll=settings["max_events_per_poll"],

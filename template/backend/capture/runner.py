@@ -8,8 +8,8 @@ from pathlib import Path
 from ..db.database import Database, StatementFailed
 from ..db.dialects import sql_dialect
 from ..db.url import DatabaseTarget, Dialect
-from ..model import OBJECT_PREFIX, Model
-from .schema import existing_columns, existing_functions, existing_triggers, model_mismatches
+from ..model import Model
+from .schema import existing_functions, existing_triggers, live_tables, model_mismatches
 from .sql_script import split_statements
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,19 @@ DROP_ENTITY_TABLES = "drop_entity_tables.sql"
 
 
 class MigrationError(RuntimeError):
-    """Reported as one line, without a traceback."""
+    """Reported as one line per line of its message, without a traceback."""
+
+
+class ModelMismatch(MigrationError):
+    """The live tables differ from the model: nothing was changed."""
+
+    def __init__(self, display: str, problems: list[str]):
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        summary = (
+            f"the tables in {display} do not match the entity model ({count} above); change capture was left as it was"
+        )
+        super().__init__("\n".join([*problems, summary]))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -54,20 +66,18 @@ def planned_files(dialect: Dialect, *, drop: bool, entity_tables: bool) -> list[
 # -- our objects that the model no longer wants ---------------------------------
 
 
-async def stale_object_drops(db: Database, model: Model | None) -> list[Statement]:
-    """DROP statements for our triggers and functions that ``model`` does not define.
-
-    ``model=None`` means "want none of them" (``--drop``).
-    """
-    wanted_triggers = model.trigger_names if model else frozenset()
-    wanted_functions = model.function_names if model else frozenset()
+async def stale_object_drops(db: Database, model: Model, *, drop: bool) -> list[Statement]:
+    """DROP statements for our triggers and functions that ``model`` does not define (all of them on ``drop``)."""
+    wanted_triggers = frozenset() if drop else model.trigger_names
+    wanted_functions = frozenset() if drop else model.function_names
+    prefix = model.object_prefix
     drops: list[Statement] = []
     for name, table in await existing_triggers(db):
-        if not name.startswith(OBJECT_PREFIX) or name in wanted_triggers:
+        if not name.startswith(prefix) or name in wanted_triggers:
             continue
         drops.append(Statement(f"cleanup of trigger {name} on {table}", db.sql.drop_trigger(name, table)))
     for name in await existing_functions(db):
-        if name.startswith(OBJECT_PREFIX) and name not in wanted_functions:
+        if name.startswith(prefix) and name not in wanted_functions:
             sql = f"DROP FUNCTION IF EXISTS {db.quote(name)}() CASCADE"
             drops.append(Statement(f"cleanup of function {name}", sql))
     return drops
@@ -85,15 +95,14 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
             for name in planned_files(target.dialect, drop=drop, entity_tables=entity_tables)
             for statement in _file_statements(target.dialect, name)
         ]
-        if not drop and not entity_tables:
-            problems = model_mismatches(model, await existing_columns(db))
+        if not drop:
+            # Before the first statement: MySQL and MariaDB cannot roll DDL back, and a
+            # trigger that names a missing column fails every write to its table.
+            tables = await live_tables(db)
+            problems = model_mismatches(model, tables, db.sql, create_missing_tables=entity_tables)
             if problems:
-                raise MigrationError(
-                    f"the tables in {target.display} do not match the entity model: {'; '.join(problems)} "
-                    "(create the tables first, or pass --create-entity-tables for demo tables; "
-                    "after changing the entity YAML, run `copier update`)"
-                )
-        cleanup = await stale_object_drops(db, None if drop else model)
+                raise ModelMismatch(target.display, problems)
+        cleanup = await stale_object_drops(db, model, drop=drop)
         # On --drop our leftovers go first, before the tables they hang on.
         statements = cleanup + statements if drop else statements + cleanup
         try:

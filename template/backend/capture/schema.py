@@ -1,9 +1,55 @@
-"""What the database holds now (tables, columns, our triggers) and how it differs from the model."""
+"""What the database holds now (tables, columns, our triggers) and how it differs from the model.
+
+The runner installs triggers only on tables that match the model, because a
+trigger that names a missing column fails every write to its table, and one
+that reads a column of an unexpected type must still encode every value (see
+the README's "What the runner checks" and docs/design.md in dashboard-template).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..db.database import Database
-from ..model import Model
+from ..db.dialects import SqlDialect, TypeFamily
+from ..model import Column, ColumnType, Entity, Model
+
+ACCEPTED_FAMILIES: dict[ColumnType, frozenset[TypeFamily]] = {
+    "string": frozenset({"text", "uuid", "enum", "any"}),
+    "integer": frozenset({"integer", "boolean", "decimal", "any"}),
+    "float": frozenset({"float", "decimal", "integer", "any"}),
+    "boolean": frozenset({"boolean", "integer", "any"}),
+    "date": frozenset({"date", "text", "any"}),
+    "datetime": frozenset({"datetime", "date", "text", "any"}),
+    "json": frozenset({"json", "text", "any"}),
+}
+"""Live column families each model type accepts: the combinations the triggers encode without
+failing a write and without losing the value (docs/design.md, "Capture never fails a write")."""
+
+_YAML_TYPE_FOR: dict[TypeFamily, str] = {
+    "text": "String",
+    "uuid": "String",
+    "enum": "String",
+    "integer": "Integer",
+    "decimal": "Float",
+    "float": "Float",
+    "boolean": "Boolean",
+    "date": "Date",
+    "datetime": "DateTime",
+    "json": "Json",
+}
+"""The YAML type that matches a live column family (binary and other types have none)."""
+
+
+@dataclass(frozen=True)
+class LiveColumn:
+    name: str
+    declared_type: str
+    family: TypeFamily
+
+
+LiveTables = dict[str, dict[str, LiveColumn]]
+"""Columns by name, by table name, as the database spells them."""
 
 
 async def existing_triggers(db: Database) -> list[tuple[str, str]]:
@@ -18,27 +64,93 @@ async def existing_functions(db: Database) -> list[str]:
     return [str(row["name"]) for row in await db.fetch_all(db.sql.trigger_functions_query)]
 
 
-async def existing_columns(db: Database) -> dict[str, set[str]]:
-    """Columns of every table in the current schema, by table."""
-    columns: dict[str, set[str]] = {}
+async def live_tables(db: Database) -> LiveTables:
+    """Every column of every table in the current schema, with its type family."""
+    tables: LiveTables = {}
     for row in await db.fetch_all(db.sql.columns_query):
-        columns.setdefault(str(row["table_name"]), set()).add(str(row["column_name"]))
-    return columns
+        declared = str(row["declared_type"] or "")
+        column = LiveColumn(str(row["column_name"]), declared, db.sql.type_family(str(row["type_key"] or ""), declared))
+        tables.setdefault(str(row["table_name"]), {})[column.name] = column
+    return tables
 
 
-def model_mismatches(model: Model, columns: dict[str, set[str]]) -> list[str]:
-    """What the tables lack compared with the model.
+def model_mismatches(model: Model, tables: LiveTables, sql: SqlDialect, *, create_missing_tables: bool) -> list[str]:
+    """One line per difference between the model and the live tables, each with its fix.
 
-    PostgreSQL accepts a trigger function that names a missing column and then
-    fails every insert into the table, so this is checked before installing.
+    Empty when triggers can be installed. Missing tables are no problem when the
+    runner is about to create them (``--create-entity-tables``).
     """
     problems: list[str] = []
     for entity in model.entities:
-        present = columns.get(entity.table)
-        if present is None:
-            problems.append(f"no table {entity.table}")
+        live = tables.get(entity.table)
+        if live is None:
+            if not create_missing_tables:
+                problems.append(
+                    f"{entity.table}: no such table (entity {entity.name}); fix: create it, or pass "
+                    "--create-entity-tables to create it from the model (demos and tests)"
+                )
             continue
-        missing = [column.name for column in entity.columns if column.name not in present]
-        if missing:
-            problems.append(f"{entity.table} has no column {', '.join(missing)}")
+        problems.extend(_model_name_clashes(entity, sql))
+        for column in entity.columns:
+            problem = _column_problem(entity, column, live, sql)
+            if problem:
+                problems.append(problem)
     return problems
+
+
+def _model_name_clashes(entity: Entity, sql: SqlDialect) -> list[str]:
+    if not sql.case_insensitive_columns:
+        return []
+    seen: dict[str, str] = {}
+    problems = []
+    for column in entity.columns:
+        other = seen.setdefault(column.name.lower(), column.name)
+        if other != column.name:
+            problems.append(
+                f"{entity.table}.{column.name}: the model also has {other}, and {sql.name} column names "
+                "ignore case; fix: rename one of the fields in the entity YAML and run copier update"
+            )
+    return problems
+
+
+def _column_problem(entity: Entity, column: Column, live: dict[str, LiveColumn], sql: SqlDialect) -> str | None:
+    where = f"{entity.table}.{column.name}"
+    same_but_case = [name for name in live if name.lower() == column.name.lower() and name != column.name]
+    found = live.get(column.name)
+    if found is None and sql.case_insensitive_columns and len(same_but_case) == 1:
+        found = live[same_but_case[0]]
+        same_but_case = []
+    if found is None:
+        if same_but_case:
+            spelled = ", ".join(same_but_case)
+            return (
+                f"{where}: no such column, but the table has {spelled} ({sql.name} names are case-sensitive); "
+                f"fix: spell the field as the table does in the entity YAML and run copier update"
+            )
+        add = (
+            f"ALTER TABLE {sql.quote(entity.table)} ADD COLUMN {sql.quote(column.name)} "
+            f"{sql.model_column_type(column.type, column.length)}"
+        )
+        return (
+            f"{where}: no such column (model type {column.type}); fix: {add}; "
+            "or remove the field from the entity YAML and run copier update"
+        )
+    if same_but_case:
+        spelled = ", ".join([found.name, *same_but_case])
+        return (
+            f"{where}: the table has columns {spelled} that differ only in case (model type {column.type}); "
+            "fix: rename all but one of them, or remove the field from the entity YAML and run copier update"
+        )
+    if found.family in ACCEPTED_FAMILIES[column.type]:
+        return None
+    yaml_type = _YAML_TYPE_FOR.get(found.family)
+    change = (
+        f"change the field's type to {yaml_type} in the entity YAML and run copier update"
+        if yaml_type
+        else "remove the field from the entity YAML and run copier update (no model type reads this column)"
+    )
+    wanted = sql.model_column_type(column.type, column.length)
+    return (
+        f"{where}: model type {column.type} cannot be captured from live type {found.declared_type}; "
+        f"fix: {change}, or change the column to {wanted}"
+    )

@@ -17,6 +17,12 @@ from .url import Dialect
 
 Family = Literal["postgresql", "mysql", "sqlite"]
 
+TypeFamily = Literal[
+    "text", "integer", "decimal", "float", "boolean", "date", "datetime", "json", "uuid", "enum", "binary",
+    "any", "other",
+]  # fmt: skip
+"""What a live column holds, whatever the dialect calls its type (``any``: SQLite, no declared type)."""
+
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 
@@ -41,7 +47,14 @@ class SqlDialect:
     event_columns: str
     """The SELECT list of ``db_events``: JSON columns as text, passed on without parsing."""
     columns_query: str
-    """(table_name, column_name) of every table in the current schema."""
+    """(table_name, column_name, declared_type, type_key) of every column of every table in the
+    current schema; ``type_key`` is what :attr:`type_family` reads."""
+    type_family: Callable[[str, str], TypeFamily]
+    """The family of a live column from its (type_key, declared_type)."""
+    case_insensitive_columns: bool
+    """Column names match whatever their case (MySQL, SQLite); PostgreSQL's quoted names do not."""
+    model_column_type: Callable[[str, int | None], str]
+    """The SQL type of a model column (model type, length), as entity_tables.sql creates it."""
     triggers_query: str
     """(name, table_name) of every trigger in the current schema."""
     trigger_functions_query: str | None
@@ -50,6 +63,110 @@ class SqlDialect:
     """(name, estimate) of every table in the current schema, from the catalog (no scan)."""
     drop_trigger: Callable[[str, str], str] = field(repr=False)
     """DROP TRIGGER for (trigger, table)."""
+
+
+_POSTGRESQL_TYPES: dict[str, TypeFamily] = {
+    "text": "text",
+    "character varying": "text",
+    "character": "text",
+    '"char"': "text",
+    "name": "text",
+    "citext": "text",
+    "smallint": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "numeric": "decimal",
+    "real": "float",
+    "double precision": "float",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp without time zone": "datetime",
+    "timestamp with time zone": "datetime",
+    "json": "json",
+    "jsonb": "json",
+    "uuid": "uuid",
+    "bytea": "binary",
+    "enum": "enum",
+}
+
+_MYSQL_TYPES: dict[str, TypeFamily] = {
+    "char": "text",
+    "varchar": "text",
+    "tinytext": "text",
+    "text": "text",
+    "mediumtext": "text",
+    "longtext": "text",  # also MariaDB's JSON
+    "smallint": "integer",
+    "mediumint": "integer",
+    "int": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "decimal": "decimal",
+    "float": "float",
+    "double": "float",
+    "date": "date",
+    "datetime": "datetime",
+    "timestamp": "datetime",
+    "json": "json",
+    "enum": "enum",
+    "set": "enum",
+    "binary": "binary",
+    "varbinary": "binary",
+    "tinyblob": "binary",
+    "blob": "binary",
+    "mediumblob": "binary",
+    "longblob": "binary",
+}
+
+
+def _postgresql_family(type_key: str, declared_type: str) -> TypeFamily:
+    return _POSTGRESQL_TYPES.get(type_key.lower(), "other")
+
+
+def _mysql_family_of(type_key: str, declared_type: str) -> TypeFamily:
+    key = type_key.lower()
+    if key in ("tinyint", "bit"):
+        # BOOLEAN is TINYINT(1) in MySQL and MariaDB.
+        one = declared_type.lower().startswith(("tinyint(1)", "bit(1)"))
+        return "boolean" if one else ("integer" if key == "tinyint" else "other")
+    return _MYSQL_TYPES.get(key, "other")
+
+
+def _sqlite_family(type_key: str, declared_type: str) -> TypeFamily:
+    """SQLite's affinity rules (https://sqlite.org/datatype3.html 3.1), after the names the model uses."""
+    key = type_key.upper()
+    named: dict[str, TypeFamily] = {"BOOLEAN": "boolean", "BOOL": "boolean", "DATE": "date", "DATETIME": "datetime",
+                                    "TIMESTAMP": "datetime", "JSON": "json", "JSONB": "json"}  # fmt: skip
+    if key in named:
+        return named[key]
+    if "INT" in key:
+        return "integer"
+    if any(part in key for part in ("CHAR", "CLOB", "TEXT")):
+        return "text"
+    if key == "" or "BLOB" in key:
+        return "any"  # no conversion: the column keeps whatever it is given
+    if any(part in key for part in ("REAL", "FLOA", "DOUB")):
+        return "float"
+    return "decimal"
+
+
+def _postgresql_column_type(model_type: str, length: int | None) -> str:
+    if model_type == "string":
+        return f"VARCHAR({length})" if length else "TEXT"
+    return {"integer": "BIGINT", "float": "DOUBLE PRECISION", "boolean": "BOOLEAN", "date": "DATE",
+            "datetime": "TIMESTAMP", "json": "JSONB"}[model_type]  # fmt: skip
+
+
+def _mysql_column_type(model_type: str, length: int | None) -> str:
+    if model_type == "string":
+        return f"VARCHAR({length})" if length else "TEXT"
+    return {"integer": "BIGINT", "float": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
+            "datetime": "DATETIME(6)", "json": "JSON"}[model_type]  # fmt: skip
+
+
+def _sqlite_column_type(model_type: str, length: int | None) -> str:
+    return {"string": "TEXT", "integer": "INTEGER", "float": "REAL", "boolean": "BOOLEAN", "date": "TEXT",
+            "datetime": "TEXT", "json": "TEXT"}[model_type]  # fmt: skip
 
 
 def _postgresql_options(pool_size: int) -> dict[str, Any]:
@@ -80,8 +197,17 @@ POSTGRESQL = SqlDialect(
     # Reading JSON as text is 3x faster than letting asyncpg parse it.
     event_columns="id, entity, event_type, CAST(payload AS text) AS payload, "
     "CAST(changed_columns AS text) AS changed_columns, created_at",
-    columns_query="SELECT table_name, column_name FROM information_schema.columns "
-    "WHERE table_schema = current_schema()",
+    # Domains are read as their base type; every enum type is "enum".
+    columns_query="SELECT c.relname AS table_name, a.attname AS column_name, "
+    "format_type(a.atttypid, a.atttypmod) AS declared_type, "
+    "CASE WHEN b.typtype = 'e' THEN 'enum' ELSE format_type(b.oid, NULL) END AS type_key "
+    "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
+    "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
+    type_family=_postgresql_family,
+    case_insensitive_columns=False,
+    model_column_type=_postgresql_column_type,
     triggers_query="SELECT t.tgname AS name, c.relname AS table_name FROM pg_trigger t "
     "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE NOT t.tgisinternal AND n.nspname = current_schema()",
@@ -102,8 +228,13 @@ def _mysql_family(name: Dialect) -> SqlDialect:
         driver_options=_mysql_options,
         returning=False,
         event_columns="id, entity, event_type, payload, changed_columns, created_at",
-        columns_query="SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name "
-        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()",
+        columns_query="SELECT c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name, "
+        "c.COLUMN_TYPE AS declared_type, c.DATA_TYPE AS type_key FROM information_schema.COLUMNS c "
+        "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
+        "WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'",
+        type_family=_mysql_family_of,
+        case_insensitive_columns=True,
+        model_column_type=_mysql_column_type,
         triggers_query="SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS table_name "
         "FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
         trigger_functions_query=None,
@@ -120,8 +251,11 @@ SQLITE = SqlDialect(
     driver_options=_sqlite_options,
     returning=True,
     event_columns="id, entity, event_type, payload, changed_columns, created_at",
-    columns_query="SELECT m.name AS table_name, p.name AS column_name "
-    "FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'",
+    columns_query="SELECT m.name AS table_name, p.name AS column_name, p.type AS declared_type, "
+    "p.type AS type_key FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'",
+    type_family=_sqlite_family,
+    case_insensitive_columns=True,
+    model_column_type=_sqlite_column_type,
     triggers_query="SELECT name, tbl_name AS table_name FROM sqlite_master WHERE type = 'trigger'",
     trigger_functions_query=None,
     row_estimates_query=None,
