@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from .api.routes import router
+from .api.routes import public_router, router
 from .api.security import AccessGate
 from .api.session import router as session_router
 from .db.database import describe_error
@@ -74,6 +74,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         allow_headers=["Authorization", "X-Dashboard-Token"],
     )
     app.include_router(router)
+    app.include_router(public_router)
     app.include_router(session_router)
     app.add_api_websocket_route("/ws", websocket_endpoint)
     if settings.frontend_dist.is_dir():

@@ -1,33 +1,23 @@
-"""HTTP endpoints: entities, stats, history, health and metrics."""
+"""HTTP endpoints: entities, stats, history and metrics (signed in), and health (public)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from ..model import Entity
-from ..runtime import Runtime
 from ..stream import protocol
+from .dependencies import RuntimeDep, SignedIn, require_sign_in
 from .metrics import render_metrics
-from .security import authenticated
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_sign_in)])
+"""Everything that needs the token."""
+public_router = APIRouter()
+"""``/health``: probes have no token (details are added for callers that have it)."""
 
 HEALTH_STALE_AFTER_S = 10.0
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def require_token(request: Request) -> Runtime:
-    runtime = runtime_of(request)
-    if not authenticated(runtime.settings, request):
-        raise HTTPException(status_code=401, detail="missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
-    return runtime
 
 
 def _entity_view(entity: Entity) -> dict[str, Any]:
@@ -58,9 +48,8 @@ def _entity_view(entity: Entity) -> dict[str, Any]:
 
 
 @router.get("/api/entities")
-def entities(request: Request) -> dict[str, Any]:
+def entities(runtime: RuntimeDep) -> dict[str, Any]:
     """The entity model for the UI: tables, columns, colors, icons, display fields, features."""
-    runtime = require_token(request)
     return {
         "entities": [_entity_view(entity) for entity in runtime.model.entities],
         "poll_interval_ms": round(runtime.settings.poll_interval_s * 1000),
@@ -70,9 +59,8 @@ def entities(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/stats")
-def stats(request: Request) -> dict[str, Any]:
+def stats(runtime: RuntimeDep) -> dict[str, Any]:
     """Per entity: rows (cached, estimated on large tables), events seen this session, rate."""
-    runtime = require_token(request)
     return {
         "entities": runtime.stats.snapshot(),
         "since": runtime.stats.started_at,
@@ -91,7 +79,7 @@ def _event_id(name: str, raw: str | None) -> int | None:
 
 @router.get("/api/events")
 async def events(
-    request: Request,
+    runtime: RuntimeDep,
     after: Annotated[str | None, Query(description="events with a larger id, oldest first")] = None,
     before: Annotated[str | None, Query(description="the newest events with a smaller id")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
@@ -102,7 +90,6 @@ async def events(
     Streamed page by page (at most ``PAGE_CHARS`` of events in memory), so large
     rows and concurrent requests cannot exhaust the server's memory.
     """
-    runtime = require_token(request)
     after_id, before_id = _event_id("after", after), _event_id("before", before)
     if before_id == 0:
         raise HTTPException(status_code=422, detail="before=0: no event id is smaller than 0")
@@ -122,16 +109,15 @@ async def events(
     return StreamingResponse(body, media_type="application/json")
 
 
-@router.get("/health")
-def health(request: Request) -> JSONResponse:
+@public_router.get("/health")
+def health(runtime: RuntimeDep, signed_in: SignedIn) -> JSONResponse:
     """200 while the poller reaches the database; 503 otherwise. Details need the token."""
-    runtime = runtime_of(request)
     status = runtime.stream.status()
     age = status.last_poll_age_s
     fresh = age is not None and age < max(HEALTH_STALE_AFTER_S, 5 * runtime.settings.poll_interval_s)
     up = status.healthy and fresh
     body: dict[str, Any] = {"status": "ok" if up else "unavailable"}
-    if authenticated(runtime.settings, request):
+    if signed_in:
         body.update(
             {
                 "database": runtime.settings.database.dialect,
@@ -147,7 +133,6 @@ def health(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics")
-def metrics(request: Request) -> PlainTextResponse:
-    runtime = require_token(request)
+def metrics(runtime: RuntimeDep) -> PlainTextResponse:
     text = render_metrics(runtime.stream.status(), runtime.retention)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

@@ -10,13 +10,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from ..runtime import Runtime
+from .dependencies import RuntimeDep, SignedIn
 from .security import (
     LOGIN_PATH,
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
     SESSION_PATH,
-    authenticated,
     new_session,
     token_bytes,
 )
@@ -34,24 +33,19 @@ PAGE_HEADERS = {
 }
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 @router.get(LOGIN_PATH, include_in_schema=False)
-def login_page(request: Request) -> Response:
-    if token_bytes(_runtime(request).settings) is None:
+def login_page(request: Request, runtime: RuntimeDep) -> Response:
+    if token_bytes(runtime.settings) is None:
         return RedirectResponse("/", status_code=303)  # nothing to sign in to
     page = LOGIN_PAGE.replace("<!--error-->", FAILED_MESSAGE if "failed" in request.query_params else "")
     return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
 @router.get(SESSION_PATH)
-def session(request: Request) -> JSONResponse:
+def session(runtime: RuntimeDep, signed_in: SignedIn) -> JSONResponse:
     """200 with ``{"required": bool}`` when signed in (or when no token is needed), else 401."""
-    settings = _runtime(request).settings
-    if not authenticated(settings, request):
+    settings = runtime.settings
+    if not signed_in:
         return JSONResponse({"detail": "not signed in"}, status_code=401, headers={"Cache-Control": "no-store"})
     return JSONResponse({"required": settings.auth_token is not None}, headers={"Cache-Control": "no-store"})
 
@@ -72,9 +66,9 @@ async def _submitted_token(request: Request) -> str | None:
 
 
 @router.post(SESSION_PATH)
-async def sign_in(request: Request) -> Response:
+async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
     """The login form (form-encoded: redirects) or a script (JSON ``{"token": ...}``: 204 / 401) signs in."""
-    expected = token_bytes(_runtime(request).settings)
+    expected = token_bytes(runtime.settings)
     form = not request.headers.get("content-type", "").startswith("application/json")
     submitted = await _submitted_token(request)
     if expected is None:

@@ -19,7 +19,8 @@ import time
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from ..api.security import authenticated, origin_ok
+from ..api.dependencies import RuntimeDep, SignedIn
+from ..api.security import origin_ok
 from ..runtime import Runtime
 from . import protocol
 from .event_store import PAGE_CHARS, EventStore, within_budget
@@ -40,10 +41,9 @@ class NotReading(Exception):
     """A send did not complete within the client send timeout."""
 
 
-async def websocket_endpoint(websocket: WebSocket) -> None:
-    runtime: Runtime = websocket.app.state.runtime
+async def websocket_endpoint(websocket: WebSocket, runtime: RuntimeDep, signed_in: SignedIn) -> None:
     settings = runtime.settings
-    if not origin_ok(settings, websocket.headers) or not authenticated(settings, websocket):
+    if not origin_ok(settings, websocket.headers) or not signed_in:
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
         return
     await websocket.accept()
