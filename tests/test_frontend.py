@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from tests.support.backend_server import BackendServer
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, temporary_database
 from tests.support.frontend import browser_page, install_and_build, node_tool
+from tests.support.projects import run_in_project
+from tests.support.tcp_proxy import TcpProxy
 
 APPEAR_WITHIN_MS = 2000
 
@@ -206,3 +208,46 @@ def test_sign_in_through_the_form_then_live_rows_with_no_token_in_any_url(
             text = asset.read_text(errors="replace")
             for name in ("order_line_items", "OrderLineItem", "total_price", "customer_key"):
                 assert name not in text, (asset.name, name)
+
+
+def test_page_keeps_its_rows_while_a_killed_backend_waits_for_the_database(
+    tpch_project: Path, built_frontend: Path, tmp_path: Path
+) -> None:
+    """kill -9, then a restart that cannot reach the database: 'starting', rows kept, then resumed, none twice."""
+    with temporary_database("postgresql", tmp_path) as db, TcpProxy("127.0.0.1", 5432) as proxy:
+        migrated = run_in_project(tpch_project, "-m", "backend.migrate", "--create-entity-tables",
+                                  env={"DATABASE_URL": db.url})  # fmt: skip
+        assert migrated.returncode == 0, migrated.stderr
+        url = db.url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        server = BackendServer(tpch_project, url, POLL_INTERVAL_MS="100").start()
+        try:
+            with browser_page() as page:
+                page.goto(server.http + "/")
+                status = page.get_by_test_id("connection-status")
+                status.filter(has_text="Live").wait_for(timeout=10_000)
+                before = [f"BEFORE-KILL-{n}" for n in range(3)]
+                for key in before:
+                    _order(db, key)
+                for key in before:
+                    _row(page, "Order", key).wait_for(timeout=APPEAR_WITHIN_MS)
+                assert server.process is not None
+                server.process.kill()  # kill -9: no clean shutdown
+                server.process.wait()
+                proxy.cut()
+                during = [f"DURING-OUTAGE-{n}" for n in range(3)]
+                for key in during:
+                    _order(db, key)  # the writers reach the database directly
+                server.start(wait_healthy=False)
+                page.locator("[data-testid=connection-status][data-state=starting]").wait_for(timeout=15_000)
+                assert "waiting for the database" in status.inner_text()
+                for key in before:
+                    assert _row(page, "Order", key).count() == 1  # kept while starting
+                proxy.restore()
+                status.filter(has_text="Live").wait_for(timeout=30_000)
+                for key in during:
+                    _row(page, "Order", key).wait_for(timeout=10_000)
+                table = page.get_by_test_id("table-Order").inner_text()
+                for key in [*before, *during]:
+                    assert table.count(key) == 1, key
+        finally:
+            server.stop()
