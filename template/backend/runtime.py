@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
+
+from .api.metrics import metrics_registry
 from .api.stats import Stats
 from .db.database import Database
 from .model import Model
@@ -26,6 +29,7 @@ class Runtime:
     stream: LiveStream
     retention: Retention
     stats: Stats
+    metrics: CollectorRegistry
 
 
 def build_runtime(settings: Settings, model: Model) -> Runtime:
@@ -46,4 +50,5 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
     )
     stream = LiveStream(poller, hub)
     retention = Retention(store, stream, settings.retention_days)
-    return Runtime(settings, model, db, store, poller, stream, retention, stats)
+    metrics = metrics_registry(stream.status, retention)
+    return Runtime(settings, model, db, store, poller, stream, retention, stats, metrics)

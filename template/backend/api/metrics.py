@@ -1,53 +1,81 @@
-"""Prometheus text exposition of the backend's counters (no client library needed)."""
+"""``/metrics``: the stream's counters and the process's own, in Prometheus' text format.
+
+A collector reads the stream's status at scrape time, so the hot path only
+bumps plain integers; ``prometheus-client`` does the exposition (escaping,
+types, the process's memory, CPU and file descriptors).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 
 from ..stream.live import StreamStatus
 from ..stream.retention import Retention
 
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-def render_metrics(status: StreamStatus, retention: Retention) -> str:
-    lines: list[str] = []
 
-    def metric(name: str, kind: str, help_text: str, value: float, labels: str = "") -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        lines.append(f"{name}{labels} {value}")
+class DashboardCollector(Collector):
+    def __init__(self, status: Callable[[], StreamStatus], retention: Retention):
+        self._status = status
+        self._retention = retention
 
-    dropped = status.clients_dropped_queue_full + status.clients_dropped_not_reading
-    metric("dashboard_events_polled_total", "counter", "Events read from db_events.", status.events_polled)
-    metric("dashboard_events_sent_total", "counter", "Events published to clients.", status.events_published)
-    metric("dashboard_messages_sent_total", "counter", "Messages queued to clients.", status.messages_queued)
-    metric("dashboard_clients", "gauge", "Connected WebSocket clients.", status.clients)
-    metric("dashboard_slow_clients_total", "counter", "Clients closed with 1013 (both reasons below).", dropped)
-    metric(
-        "dashboard_slow_clients_queue_full_total",
-        "counter",
-        "Clients closed for falling CLIENT_QUEUE_BYTES behind.",
-        status.clients_dropped_queue_full,
-    )
-    metric(
-        "dashboard_slow_clients_not_reading_total",
-        "counter",
-        "Clients closed because a send waited longer than CLIENT_SEND_TIMEOUT_S.",
-        status.clients_dropped_not_reading,
-    )
-    metric("dashboard_polls_total", "counter", "Polls of db_events.", status.polls)
-    metric("dashboard_poll_duration_seconds_sum", "counter", "Time spent polling.", round(status.poll_seconds_total, 6))
-    if status.poll_p99_s is not None:
-        p99 = round(status.poll_p99_s, 6)
-        metric("dashboard_poll_duration_p99_seconds", "gauge", "p99 of recent poll durations.", p99)
-    metric("dashboard_poll_lag_seconds", "gauge", "Age of the newest event when delivered.", round(status.lag_s, 3))
-    age = -1.0 if status.last_poll_age_s is None else status.last_poll_age_s
-    metric("dashboard_last_poll_age_seconds", "gauge", "Seconds since the last successful poll.", round(age, 3))
-    metric("dashboard_open_gaps", "gauge", "Skipped event ids that may still commit.", status.open_gaps)
-    metric("dashboard_gaps_closed_total", "counter", "Skipped ids that never committed.", status.gaps_closed)
-    metric("dashboard_gaps_dropped_total", "counter", "Gaps given up over the limit.", status.gaps_dropped)
-    metric("dashboard_full_pages_total", "counter", "Polls that left more to read at once.", status.full_pages)
-    metric("dashboard_database_up", "gauge", "1 when the last poll succeeded.", 1 if status.healthy else 0)
-    metric("dashboard_stream_started", "gauge", "1 once the poller has read the head.", 1 if status.started else 0)
-    metric("dashboard_reconnects_total", "counter", "Database (re)connections.", status.reconnects)
-    metric("dashboard_last_event_id", "gauge", "Highest event id delivered.", status.last_event_id)
-    metric("dashboard_retention_deleted_total", "counter", "Events deleted by retention.", retention.deleted_total)
-    metric("dashboard_retention_failures_total", "counter", "Retention rounds that failed.", retention.failures_total)
-    return "\n".join(lines) + "\n"
+    def collect(self) -> Iterable[Metric]:
+        status = self._status()
+
+        def counter(name: str, help_text: str, value: float) -> CounterMetricFamily:
+            return CounterMetricFamily(name, help_text, value=value)
+
+        def gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+            return GaugeMetricFamily(name, help_text, value=value)
+
+        dropped = status.clients_dropped_queue_full + status.clients_dropped_not_reading
+        yield counter("dashboard_events_polled", "Events read from db_events.", status.events_polled)
+        yield counter("dashboard_events_sent", "Events published to clients.", status.events_published)
+        yield counter("dashboard_messages_sent", "Messages queued to clients.", status.messages_queued)
+        yield gauge("dashboard_clients", "Connected WebSocket clients.", status.clients)
+        yield counter("dashboard_slow_clients", "Clients closed with 1013 (both reasons below).", dropped)
+        yield counter(
+            "dashboard_slow_clients_queue_full",
+            "Clients closed for falling CLIENT_QUEUE_BYTES behind.",
+            status.clients_dropped_queue_full,
+        )
+        yield counter(
+            "dashboard_slow_clients_not_reading",
+            "Clients closed because a send waited longer than CLIENT_SEND_TIMEOUT_S.",
+            status.clients_dropped_not_reading,
+        )
+        yield counter("dashboard_polls", "Polls of db_events.", status.polls)
+        yield counter("dashboard_poll_duration_seconds_sum", "Time spent polling.", status.poll_seconds_total)
+        if status.poll_p99_s is not None:
+            yield gauge("dashboard_poll_duration_p99_seconds", "p99 of recent poll durations.", status.poll_p99_s)
+        yield gauge("dashboard_poll_lag_seconds", "Age of the newest event when delivered.", status.lag_s)
+        age = -1.0 if status.last_poll_age_s is None else status.last_poll_age_s
+        yield gauge("dashboard_last_poll_age_seconds", "Seconds since the last successful poll (-1: none).", age)
+        yield gauge("dashboard_open_gaps", "Skipped event ids that may still commit.", status.open_gaps)
+        yield counter("dashboard_gaps_closed", "Skipped ids that never committed.", status.gaps_closed)
+        yield counter("dashboard_gaps_dropped", "Gaps given up over the limit.", status.gaps_dropped)
+        yield counter("dashboard_full_pages", "Polls that left more to read at once.", status.full_pages)
+        yield gauge("dashboard_database_up", "1 when the last poll succeeded.", 1 if status.healthy else 0)
+        yield gauge("dashboard_stream_started", "1 once the poller has read the head.", 1 if status.started else 0)
+        yield counter("dashboard_reconnects", "Database (re)connections.", status.reconnects)
+        yield gauge("dashboard_last_event_id", "Highest event id delivered.", status.last_event_id)
+        yield counter("dashboard_retention_deleted", "Events deleted by retention.", self._retention.deleted_total)
+        yield counter("dashboard_retention_failures", "Retention rounds that failed.", self._retention.failures_total)
+
+
+def metrics_registry(status: Callable[[], StreamStatus], retention: Retention) -> CollectorRegistry:
+    """One registry per app (not the library's global one), so several apps in one process stay apart."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(DashboardCollector(status, retention))
+    registry.register(ProcessCollector(registry=None))
+    return registry
+
+
+def render_metrics(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..model import Entity
 from ..stream import protocol
 from .dependencies import RuntimeDep, SignedIn, require_sign_in
-from .metrics import render_metrics
+from .metrics import CONTENT_TYPE, render_metrics
 
 router = APIRouter(dependencies=[Depends(require_sign_in)])
 """Everything that needs the token."""
@@ -133,6 +133,5 @@ def health(runtime: RuntimeDep, signed_in: SignedIn) -> JSONResponse:
 
 
 @router.get("/metrics")
-def metrics(runtime: RuntimeDep) -> PlainTextResponse:
-    text = render_metrics(runtime.stream.status(), runtime.retention)
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+def metrics(runtime: RuntimeDep) -> Response:
+    return Response(render_metrics(runtime.metrics), media_type=CONTENT_TYPE)
