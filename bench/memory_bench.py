@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import re
-import socket
 import sys
 import tempfile
 import threading
@@ -42,6 +41,7 @@ from tests.support.backend_server import BackendServer  # noqa: E402
 from tests.support.databases import TestDatabase, temporary_database  # noqa: E402
 from tests.support.paths import TPCH  # noqa: E402
 from tests.support.projects import generate, run_in_project  # noqa: E402
+from tests.support.stream_client import stalled_websocket  # noqa: E402
 from tests.support.template_repo import snapshot_template  # noqa: E402
 
 TARGET_MB = 300
@@ -66,12 +66,6 @@ def _rss_mb(pid: int, field: str) -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def _metric(server: BackendServer, name: str) -> float:
-    with urllib.request.urlopen(server.http + "/metrics", timeout=30) as response:  # noqa: S310 - http://127.0.0.1
-        found = re.search(rf"^{name} (\S+)$", response.read().decode(), re.MULTILINE)
-    return float(found.group(1)) if found else float("nan")
 
 
 def _event_ids(db: TestDatabase, after: int) -> set[int]:
@@ -115,18 +109,6 @@ class Reader:
             self.task.cancel()
             with contextlib.suppress(BaseException):  # cancelled or closed: either way done
                 await self.task
-
-
-def _stalled_websocket(port: int) -> socket.socket:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    sock.recv(1024)
-    return sock
 
 
 def _insert_steady(db: TestDatabase, rate: int, seconds: float, stop: threading.Event) -> None:
@@ -191,13 +173,13 @@ async def never_reading_client(
     server: BackendServer, db: TestDatabase, reader: Reader, seconds: float
 ) -> tuple[int, int, str]:
     head = _head(db)
-    stalled = _stalled_websocket(server.port)
+    stalled = stalled_websocket(server.port)
     stop = threading.Event()
     try:
         await asyncio.to_thread(_insert_steady, db, 1000, seconds, stop)
         expected = _event_ids(db, head)
         await reader.wait_for(expected, 60)
-        dropped = _metric(server, "dashboard_slow_clients_total")
+        dropped = server.metric("dashboard_slow_clients_total")
         return len(expected), len(expected & reader.ids), f"the client that never reads was closed: {dropped:.0f}"
     finally:
         stop.set()

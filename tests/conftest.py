@@ -54,3 +54,25 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDat
     """A fresh database for each dialect; ``mysql`` and ``mariadb`` both run on the MariaDB server."""
     with temporary_database(request.param, tmp_path) as db:
         yield db
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path, tpch_project: Path) -> Iterator[TestDatabase]:
+    """A SQLite file with the example's tables and change capture (the quickest real database)."""
+    with temporary_database("sqlite", tmp_path) as db:
+        result = run_in_project(
+            tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
+        )
+        assert result.returncode == 0, result.stderr
+        yield db
+
+
+@pytest.fixture
+def dist(tmp_path: Path) -> Path:
+    """A built frontend: page, bundle and source map (the backend serves whatever is there)."""
+    folder = tmp_path / "dist"
+    (folder / "assets").mkdir(parents=True)
+    (folder / "index.html").write_text('<!doctype html><title>dashboard</title><script src="/assets/app.js"></script>')
+    (folder / "assets" / "app.js").write_text("console.log('bundle');\n//# sourceMappingURL=app.js.map\n")
+    (folder / "assets" / "app.js.map").write_text('{"version":3,"sources":["App.tsx"],"mappings":""}')
+    return folder

@@ -16,7 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.support.backend_server import BackendServer
-from tests.support.databases import TestDatabase, temporary_database
+from tests.support.databases import TestDatabase
 from tests.support.projects import run_in_project
 from tests.support.stream_client import StreamClient
 
@@ -65,16 +65,6 @@ async def _wait(predicate: Any, timeout: float = 20) -> None:
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path, tpch_project: Path) -> Any:
-    with temporary_database("sqlite", tmp_path) as db:
-        result = run_in_project(
-            tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
-        )
-        assert result.returncode == 0, result.stderr
-        yield db
 
 
 async def test_stats_and_history(tpch_project: Path, stream_db: TestDatabase) -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import urllib.request
 from pathlib import Path
 
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
 from tests.support.projects import run_in_project
-from tests.support.stream_client import StreamClient, assert_exactly_once_in_writer_order
+from tests.support.stream_client import StreamClient, assert_exactly_once_in_writer_order, stalled_websocket
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.writers import WriterPool
 
@@ -76,12 +75,12 @@ async def test_a_slow_client_is_dropped_without_delaying_a_fast_one(
 ) -> None:
     with BackendServer(tpch_project, stream_db.url, CLIENT_QUEUE_BYTES="65536", POLL_INTERVAL_MS="20") as server:
         fast = await StreamClient(server.ws).start()
-        slow = await _stalled_websocket(server.port)
+        slow = stalled_websocket(server.port)
         pool = WriterPool(stream_db, rows_per_transaction=(5, 20)).start()
         try:
             # Write until the stalled client's buffers are full and it is dropped.
             deadline = asyncio.get_running_loop().time() + 90
-            while "dashboard_slow_clients_total 1" not in _metrics(server):
+            while "dashboard_slow_clients_total 1" not in server.metrics():
                 assert asyncio.get_running_loop().time() < deadline, "the stalled client was never dropped"
                 await asyncio.sleep(0.5)
             await asyncio.sleep(1.0)  # and some more events after the drop
@@ -90,28 +89,9 @@ async def test_a_slow_client_is_dropped_without_delaying_a_fast_one(
         await fast.wait_for_keys(set(pool.committed))
         assert fast.close_code is None, f"the fast client was dropped: {fast.close_reason}"
         assert_exactly_once_in_writer_order(fast.order_keys(), pool.committed, fast.ids)
-        assert "dashboard_clients 1" in _metrics(server)
+        assert "dashboard_clients 1" in server.metrics()
         slow.close()
         await fast.stop()
-
-
-def _metrics(server: BackendServer) -> str:
-    with urllib.request.urlopen(server.http + "/metrics", timeout=5) as response:
-        return str(response.read().decode())
-
-
-async def _stalled_websocket(port: int) -> socket.socket:
-    """A client that completes the handshake, then never reads, with a tiny receive window."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    response = sock.recv(1024)
-    assert b"101" in response.split(b"\r\n")[0]
-    return sock
 
 
 async def test_backend_restart_loses_nothing(tpch_project: Path, stream_db: TestDatabase) -> None:

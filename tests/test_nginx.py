@@ -21,8 +21,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.support.backend_server import BackendServer, free_port
-from tests.support.databases import TestDatabase, temporary_database
-from tests.support.projects import run_in_project
+from tests.support.databases import TestDatabase
 
 NGINX = "/usr/sbin/nginx"
 TOKEN = "s3cret-token-of-32-characters-ok"
@@ -77,25 +76,6 @@ def nginx_in_front(project: Path, backend: BackendServer, dist: Path, work: Path
     finally:
         process.terminate()
         process.wait(timeout=15)
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path, tpch_project: Path) -> Iterator[TestDatabase]:
-    with temporary_database("sqlite", tmp_path) as db:
-        result = run_in_project(
-            tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
-        )
-        assert result.returncode == 0, result.stderr
-        yield db
-
-
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    folder = tmp_path / "dist"
-    (folder / "assets").mkdir(parents=True)
-    (folder / "index.html").write_text('<!doctype html><title>dashboard</title><script src="/assets/app.js"></script>')
-    (folder / "assets" / "app.js").write_text("console.log('bundle');\n")
-    return folder
 
 
 def _order(db: TestDatabase, key: str) -> None:

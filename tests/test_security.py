@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,8 +21,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.support.backend_server import BackendServer
-from tests.support.databases import TestDatabase, temporary_database
-from tests.support.projects import run_in_project
+from tests.support.databases import TestDatabase
 
 TOKEN = "s3cret-token-of-32-characters-ok"
 UNICODE_TOKEN = "pässwörd-ünïcödé-✓-🔑-long-enough"
@@ -41,27 +39,6 @@ PROTECTED = (
     "/api/session",
     "/metrics",
 )
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path, tpch_project: Path) -> Iterator[TestDatabase]:
-    with temporary_database("sqlite", tmp_path) as db:
-        result = run_in_project(
-            tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
-        )
-        assert result.returncode == 0, result.stderr
-        yield db
-
-
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    """A built frontend: page, bundle and source map (the backend serves whatever is there)."""
-    folder = tmp_path / "dist"
-    (folder / "assets").mkdir(parents=True)
-    (folder / "index.html").write_text('<!doctype html><title>dashboard</title><script src="/assets/app.js"></script>')
-    (folder / "assets" / "app.js").write_text("console.log('bundle');\n//# sourceMappingURL=app.js.map\n")
-    (folder / "assets" / "app.js.map").write_text('{"version":3,"sources":["App.tsx"],"mappings":""}')
-    return folder
 
 
 def _client(server: BackendServer, **kwargs: Any) -> httpx.Client:

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import socket
 import threading
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,19 +24,11 @@ import pytest
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
 from tests.support.projects import run_in_project
-from tests.support.stream_client import ResumingClient
+from tests.support.stream_client import ResumingClient, stalled_websocket
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.writers import WriterPool
 
 SERVER_PORTS = {"postgresql": 5432, "mariadb": 3306}
-
-
-def _metric(server: BackendServer, name: str) -> float:
-    with urllib.request.urlopen(server.http + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
-    assert found is not None, f"{name} is not in /metrics"
-    return float(found.group(1))
 
 
 async def _wait_for_status(server: BackendServer, status: int, timeout: float = 60) -> None:
@@ -46,18 +36,6 @@ async def _wait_for_status(server: BackendServer, status: int, timeout: float = 
     while server.status("/health") != status:
         assert asyncio.get_running_loop().time() < deadline, f"/health never answered {status}"
         await asyncio.sleep(0.1)
-
-
-def _stalled_websocket(port: int) -> socket.socket:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    assert b" 101 " in sock.recv(1024).split(b"\r\n")[0]
-    return sock
 
 
 class HugeRowWriter:
@@ -163,16 +141,20 @@ async def test_nothing_lost_or_faked_through_crash_outage_retention_and_abuse(
                     proxy.restore()
                 await _wait_for_status(server, 200)
 
-                stalled = _stalled_websocket(server.port)  # connects, then never reads
+                stalled = stalled_websocket(server.port)  # connects, then never reads
                 if dialect == "sqlite":
                     # SQLite's busy handler is not fair: beside eight busy writers the huge
                     # one starves past any busy timeout. There they take turns.
                     await asyncio.to_thread(pool.stop)
                 huge.start()
-                # A few huge transactions after the restart, however slow the machine.
-                deadline = asyncio.get_running_loop().time() + 60
-                while len(huge.committed) < 8:
-                    assert asyncio.get_running_loop().time() < deadline, "the huge rows made no progress"
+                # Huge transactions after the restart until the client that never reads has
+                # been dropped: how many that takes depends on the kernel's socket buffers and
+                # on the dialect (MariaDB's triggers shorten values past their packet share).
+                deadline = asyncio.get_running_loop().time() + 90
+                while len(huge.committed) < 8 or server.metric("dashboard_slow_clients_total") < 1:
+                    assert asyncio.get_running_loop().time() < deadline, (
+                        f"after {len(huge.committed)} huge rows the client that never reads is still connected"
+                    )
                     await asyncio.sleep(0.2)
             finally:
                 await asyncio.to_thread(pool.stop)
@@ -194,10 +176,6 @@ async def test_nothing_lost_or_faked_through_crash_outage_retention_and_abuse(
                 remaining_old = db.query(f"SELECT COUNT(*) FROM db_events WHERE id < {newest_old}")[0][0]
                 assert remaining_old == 0, "retention did not delete the old events"
                 assert db.query(f"SELECT COUNT(*) FROM db_events WHERE id > {head}")[0][0] >= len(committed)
-                deadline = asyncio.get_running_loop().time() + 30
-                while _metric(server, "dashboard_slow_clients_total") < 1:
-                    assert asyncio.get_running_loop().time() < deadline, "the client that never reads stayed"
-                    await asyncio.sleep(0.2)
             finally:
                 if stalled is not None:
                     stalled.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import socket
 import urllib.error
 import urllib.parse
@@ -24,7 +23,7 @@ from websockets.asyncio.client import connect
 from tests.support.backend_server import BackendServer
 from tests.support.databases import PG_HOST, PG_PORT, TestDatabase, temporary_database
 from tests.support.projects import run_in_project
-from tests.support.stream_client import StreamClient
+from tests.support.stream_client import StreamClient, stalled_websocket
 from tests.support.tcp_proxy import TcpProxy
 
 SERVER_PORTS = {"postgresql": 5432, "mariadb": 3306}
@@ -59,35 +58,11 @@ def _big_orders(db: TestDatabase, prefix: str, count: int, size: int) -> None:
         cursor.execute("COMMIT")
 
 
-def _metrics(server: BackendServer) -> str:
-    with urllib.request.urlopen(server.http + "/metrics", timeout=10) as response:
-        return str(response.read().decode())
-
-
-def _metric(server: BackendServer, name: str) -> float:
-    found = re.search(rf"^{name} (\S+)$", _metrics(server), re.MULTILINE)
-    assert found is not None, f"{name} is not in /metrics"
-    return float(found.group(1))
-
-
 async def _eventually(predicate: Any, what: str, timeout: float = 30) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
-
-
-def _stalled_websocket(port: int, path: str = "/ws") -> socket.socket:
-    """A client that completes the handshake, then never reads, with a tiny receive window."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n".encode()
-        + b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    assert b" 101 " in sock.recv(1024).split(b"\r\n")[0]
-    return sock
 
 
 def _read_until_closed(sock: socket.socket, timeout: float = 20) -> bytes:
@@ -158,7 +133,7 @@ async def test_retention_decides_by_the_database_clock_not_the_backends(
         # The newest old event stays as the boundary of what was deleted.
         boundary = old_ids[-1]
         await _eventually(lambda: remaining() == [boundary, *kept_ids], "retention to delete the old events")
-        assert _metric(server, "dashboard_retention_deleted_total") == 9
+        assert server.metric("dashboard_retention_deleted_total") == 9
         new_ids = [_order(stream_db, f"new-{n}") for n in range(5)]
         await _eventually(lambda: len(live.events) == 5, "the live client to get the new events")
         assert remaining() == [boundary, *kept_ids, *new_ids]
@@ -203,7 +178,7 @@ async def test_retention_failures_are_warnings_once_per_error(
         lines = [line for line in server.log().splitlines() if "dashboard.retention" in line]
         assert len(lines) == 1 and lines[0].startswith("WARNING"), lines
         assert "permission denied" in lines[0]
-        assert _metric(server, "dashboard_retention_failures_total") == 1
+        assert server.metric("dashboard_retention_failures_total") == 1
 
     # Later rounds that fail the same way stay quiet.
     script = (
@@ -241,16 +216,16 @@ async def test_a_client_queue_is_bounded_in_bytes(tpch_project: Path, tmp_path: 
             tpch_project, db.url, CLIENT_QUEUE_BYTES=str(1 << 20), CLIENT_SEND_TIMEOUT_S="3600"
         ) as server:
             reader = await StreamClient(server.ws).start()
-            stalled = _stalled_websocket(server.port)
+            stalled = stalled_websocket(server.port)
             try:
                 for batch in range(40):
                     await asyncio.to_thread(_big_orders, db, f"b{batch}", 1, 200_000)
                 await reader.wait_for_keys({f"b{batch}-0000" for batch in range(40)})
                 await _eventually(
-                    lambda: _metric(server, "dashboard_slow_clients_total") == 1, "the stalled client to be dropped"
+                    lambda: server.metric("dashboard_slow_clients_total") == 1, "the stalled client to be dropped"
                 )
-                assert _metric(server, "dashboard_slow_clients_queue_full_total") == 1
-                assert _metric(server, "dashboard_clients") == 1
+                assert server.metric("dashboard_slow_clients_queue_full_total") == 1
+                assert server.metric("dashboard_clients") == 1
                 assert reader.close_code is None
             finally:
                 stalled.close()
@@ -262,17 +237,17 @@ async def test_a_client_that_does_not_read_is_closed_with_1013_and_counted(tpch_
         _migrate(tpch_project, db)
         with BackendServer(tpch_project, db.url, CLIENT_QUEUE_BYTES=str(1 << 30), CLIENT_SEND_TIMEOUT_S="2") as server:
             reader = await StreamClient(server.ws).start()
-            stalled = _stalled_websocket(server.port)
+            stalled = stalled_websocket(server.port)
             try:
                 for batch in range(40):
                     await asyncio.to_thread(_big_orders, db, f"b{batch}", 1, 200_000)
                 await reader.wait_for_keys({f"b{batch}-0000" for batch in range(40)})
                 await _eventually(
-                    lambda: _metric(server, "dashboard_slow_clients_total") == 1,
+                    lambda: server.metric("dashboard_slow_clients_total") == 1,
                     "the stalled client to be closed as not reading",
                 )
-                assert _metric(server, "dashboard_slow_clients_not_reading_total") == 1
-                assert _metric(server, "dashboard_clients") == 1
+                assert server.metric("dashboard_slow_clients_not_reading_total") == 1
+                assert server.metric("dashboard_clients") == 1
                 assert reader.close_code is None
                 # A client that reads again finds the 1013 close after what was already sent.
                 assert b"\x03\xf5not reading" in _read_until_closed(stalled)  # close frame, code 1013

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -57,6 +58,17 @@ class BackendServer:
     @property
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
+
+    def metrics(self) -> str:
+        """The text of ``/metrics`` (for a backend without a token)."""
+        with urllib.request.urlopen(self.http + "/metrics", timeout=10) as response:
+            return str(response.read().decode())
+
+    def metric(self, name: str) -> float:
+        """One sample of ``/metrics``, by its full name (``dashboard_clients``, ``..._total``)."""
+        found = re.search(rf"^{re.escape(name)} (\S+)$", self.metrics(), re.MULTILINE)
+        assert found is not None, f"{name} is not in /metrics"
+        return float(found.group(1))
 
     def start(self, wait_healthy: bool = True) -> BackendServer:
         log = self.log_path.open("a")

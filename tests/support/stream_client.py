@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,3 +199,16 @@ def assert_exactly_once_in_writer_order(keys: list[str], committed: list[str], i
         by_writer.setdefault(key.split("-")[0], []).append(key)
     for writer, received in by_writer.items():
         assert received == sorted(received), f"writer {writer}'s events arrived out of commit order"
+
+
+def stalled_websocket(port: int, path: str = "/ws") -> socket.socket:
+    """A client that completes the handshake, then never reads, with a tiny receive window."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n".encode()
+        + b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert b" 101 " in sock.recv(1024).split(b"\r\n")[0]
+    return sock
