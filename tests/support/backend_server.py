@@ -20,7 +20,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-FAKETIME_LIBRARY = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+# Debian's faketime package, under the machine's multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu, ...).
+FAKETIME_LIBRARY = next(
+    Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"), Path("/usr/lib/faketime/libfaketimeMT.so.1")
+)
 
 
 def shifted_clock(offset: str) -> dict[str, str]:
