@@ -1,10 +1,11 @@
-"""Unit tests of the stream's wire protocol and byte budgets, imported straight from template/."""
+"""The stream's wire protocol, byte budgets and client queues (no database needed)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+
 from backend.stream import protocol
 from backend.stream.event_store import Event, EventRef, within_budget
 from backend.stream.hub import Client
