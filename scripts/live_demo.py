@@ -83,12 +83,14 @@ def serve(port: int, rate: float) -> None:
     backend = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"],
-        cwd=DEMO, env=env,
+        cwd=DEMO, env=env, start_new_session=True,
     )  # fmt: skip
     processes = [backend]
     try:
         wait_healthy(url, backend)
-        simulator = subprocess.Popen([sys.executable, "-m", "backend.simulate", "--rate", str(rate)], cwd=DEMO, env=env)
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "backend.simulate", "--rate", str(rate)], cwd=DEMO, env=env, start_new_session=True
+        )
         processes.append(simulator)
         page = f"{url}/" if (DEMO / "frontend" / "dist").is_dir() else f"{url}/docs"
         print(
@@ -102,9 +104,12 @@ def serve(port: int, rate: float) -> None:
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
     finally:
+        # The children run in their own sessions, so a Ctrl-C at the terminal reaches
+        # only this script, and each child is told to stop exactly once (a second
+        # SIGINT makes uvicorn print a traceback).
         for process in processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.send_signal(signal.SIGTERM)
         for process in processes:
             try:
                 process.wait(timeout=15)

@@ -95,6 +95,7 @@ def test_demo_command_serves_live_rows_and_stops_cleanly() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as under a terminal
     )
     try:
         deadline = time.monotonic() + 300
@@ -109,7 +110,7 @@ def test_demo_command_serves_live_rows_and_stops_cleanly() -> None:
                     time.sleep(1)
             page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=30_000)
             page.get_by_test_id("table-Order").locator("tr[data-event-id]").first.wait_for(timeout=30_000)
-        demo.send_signal(signal.SIGINT)
+        os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole foreground group
         demo.wait(timeout=30)
     finally:
         if demo.poll() is None:
@@ -117,6 +118,7 @@ def test_demo_command_serves_live_rows_and_stops_cleanly() -> None:
     output = demo.stdout.read() if demo.stdout else ""
     assert "Live: http://127.0.0.1" in output
     assert "Stopping..." in output
+    assert "Traceback" not in output, output
     # Nothing it started is left running.
     leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True, check=False)
     assert leftovers.stdout.strip() == "", leftovers.stdout

@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import string
 import sys
 import time
@@ -303,7 +304,12 @@ async def run(url: str, rate: float, duration: float, seed: int | None, records:
         await db.disconnect()
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)  # `kill` stops it like Ctrl-C: the current write finishes or rolls back
     parser = argparse.ArgumentParser(prog="python -m backend.simulate", description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=10.0, help="records per second (default 10)")
     parser.add_argument("--duration", type=float, default=0.0, help="seconds to run; 0 runs until Ctrl-C")
