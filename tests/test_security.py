@@ -153,6 +153,28 @@ async def test_the_login_form_sets_an_httponly_strict_cookie_that_is_not_the_tok
     assert TOKEN not in log and value not in log
 
 
+def test_malformed_or_huge_sign_in_bodies_are_refused_without_an_error(
+    tpch_project: Path, sqlite_db: TestDatabase
+) -> None:
+    """The sign-in endpoint needs no token: bad bodies get "wrong token", never a 500 or a buffered upload."""
+    huge = b"token=" + b"x" * (64 * 1024 * 1024)  # 64 MB: read no further than the first few kB
+    with BackendServer(tpch_project, sqlite_db.url, AUTH_TOKEN=TOKEN) as server, _client(server) as client:
+        json_headers = {"Content-Type": "application/json"}
+        cases: list[tuple[bytes, dict[str, str]]] = [
+            (b"token=a&b=1&c=2&d=3&e=4", {"Content-Type": "application/x-www-form-urlencoded"}),  # too many fields
+            (b"[" * 3000, json_headers),  # nested past the parser's recursion limit
+            (b"{", json_headers),
+            (huge, {"Content-Type": "application/x-www-form-urlencoded"}),
+        ]
+        for body, headers in cases:
+            response = client.post("/api/session", content=body, headers={**headers, "Accept": "application/json"})
+            assert response.status_code in (303, 401), (body[:40], response.status_code)
+            assert "set-cookie" not in response.headers
+        assert client.get("/health").status_code == 200
+        log = server.log()
+    assert "Traceback" not in log and " 500" not in log
+
+
 def test_the_cookie_is_secure_when_the_request_came_over_https(tpch_project: Path, sqlite_db: TestDatabase) -> None:
     # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS), as from a TLS proxy in front.
     with BackendServer(tpch_project, sqlite_db.url, AUTH_TOKEN=TOKEN) as server, _client(server) as client:

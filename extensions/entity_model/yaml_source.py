@@ -119,9 +119,6 @@ class Node:
             raise self.error(f"must be between {minimum} and {maximum}, got {self.value}")
         return self.value
 
-    def str_or(self, key: str, default: str) -> str:
-        return self.child(key).as_str() if self.has(key) else default
-
     def bool_or(self, key: str, default: bool) -> bool:
         return self.child(key).as_bool() if self.has(key) else default
 

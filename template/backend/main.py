@@ -32,14 +32,19 @@ ROW_COUNT_REFRESH_S = 30.0
 
 
 async def _refresh_row_counts(runtime: Runtime) -> None:
+    last_error: str | None = None
     while True:
         if runtime.stream.healthy:
             try:
                 await runtime.stats.refresh_row_counts(runtime.db)
+                last_error = None
             except Exception as error:  # noqa: BLE001 - retried on the next round
-                log.debug("row counts not refreshed: %s", describe_error(error))
-                await asyncio.sleep(1.0)
-                continue
+                # The stream is up, so this is lasting (a dropped table, no SELECT right):
+                # said once, retried at the normal pace rather than every second.
+                message = describe_error(error)
+                if message != last_error:
+                    log.warning("row counts not refreshed (retrying every %.0f s): %s", ROW_COUNT_REFRESH_S, message)
+                last_error = message
         await asyncio.sleep(ROW_COUNT_REFRESH_S if runtime.stream.healthy else 0.1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..model import Entity
 from ..stream import protocol
+from ..stream.event_store import Event
 from .dependencies import RuntimeDep, SignedIn, require_sign_in
 from .metrics import CONTENT_TYPE, render_metrics
 
@@ -61,10 +63,11 @@ def entities(runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/api/stats")
 def stats(runtime: RuntimeDep) -> dict[str, Any]:
     """Per entity: rows (cached, estimated on large tables), events seen this session, rate."""
+    point = runtime.stream.resume_point()  # None until the poller has read the head: no head is claimed
     return {
         "entities": runtime.stats.snapshot(),
         "since": runtime.stats.started_at,
-        "last_event_id": runtime.stream.status().last_event_id,
+        "last_event_id": point.high if point is not None else None,
     }
 
 
@@ -102,11 +105,20 @@ async def events(
             refs = await store.refs_after(after_id, limit, before=before_id, entity=entity)
         else:
             refs = await store.refs_before(before_id, limit, entity=entity)
+        pages = store.read(refs)
+        # The first page is read before the 200 goes out, so an outage answers 503.
+        first: list[Event] = await anext(pages, [])
     except Exception as error:  # an outage answers 503, not a traceback
         raise HTTPException(status_code=503, detail="database unavailable") from error
     next_after = refs[-1].id if len(refs) == limit and after_id is not None else None
-    body = protocol.history_body(store.read(refs), next_after)
+    body = protocol.history_body(_prepend(first, pages), next_after)
     return StreamingResponse(body, media_type="application/json")
+
+
+async def _prepend(first: list[Event], rest: AsyncIterator[list[Event]]) -> AsyncIterator[list[Event]]:
+    yield first
+    async for page in rest:
+        yield page
 
 
 @public_router.get("/health")

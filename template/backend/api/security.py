@@ -135,7 +135,7 @@ def origin_ok(settings: Settings, headers: Mapping[str, str]) -> bool:
 def _refusal(connection: HTTPConnection) -> Response:
     wants_page = (
         connection.scope.get("method") in ("GET", "HEAD")
-        and not connection.url.path.startswith("/api/")
+        and not connection.scope["path"].startswith("/api/")
         and "text/html" in connection.headers.get("accept", "")
     )
     if wants_page:  # a person at a browser: the login page
@@ -172,7 +172,8 @@ class AccessGate:
         if self.settings.auth_token is None:
             await self.app(scope, receive, send)
             return
-        if connection.url.path not in PUBLIC_PATHS and not authenticated(self.settings, connection):
+        # The raw path, not ``connection.url`` (which is rebuilt from the Host header).
+        if scope["path"] not in PUBLIC_PATHS and not authenticated(self.settings, connection):
             refusal = WebSocketClose(POLICY_VIOLATION) if websocket else _refusal(connection)
             await refusal(scope, receive, send)
             return

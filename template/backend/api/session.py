@@ -50,18 +50,28 @@ def session(runtime: RuntimeDep, signed_in: SignedIn) -> JSONResponse:
     return JSONResponse({"required": settings.auth_token is not None}, headers={"Cache-Control": "no-store"})
 
 
-async def _submitted_token(request: Request) -> str | None:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return None
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            data = json.loads(body)
-        except ValueError:
+async def _limited_body(request: Request) -> bytes | None:
+    """The body, or None past ``MAX_BODY``: read no further than that (this endpoint needs no sign-in)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
             return None
-        token = data.get("token") if isinstance(data, dict) else None
-        return token if isinstance(token, str) else None
-    values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4).get("token")
+    return bytes(body)
+
+
+async def _submitted_token(request: Request) -> str | None:
+    body = await _limited_body(request)
+    if body is None:
+        return None
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            data = json.loads(body)
+            token = data.get("token") if isinstance(data, dict) else None
+            return token if isinstance(token, str) else None
+        values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4).get("token")
+    except (ValueError, RecursionError):  # malformed, too many fields, too deeply nested: no token
+        return None
     return values[0] if values else None
 
 

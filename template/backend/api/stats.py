@@ -20,6 +20,8 @@ from ..stream.event_store import Event
 log = logging.getLogger("dashboard.stats")
 
 RATE_WINDOW_S = 60
+MAX_ROW_CHANGES = 200_000
+"""Inserts and deletes kept between two row counts; past this the count is dropped, not the memory bound."""
 EXACT_COUNT_BELOW = 100_000
 """Tables whose estimate is below this are counted exactly (cheap enough)."""
 
@@ -69,6 +71,11 @@ class EntityStats:
         return [counts.get(s, 0) for s in range(second - RATE_WINDOW_S + 1, second + 1)]
 
     def _row_change(self, event_id: int, delta: int) -> None:
+        if len(self.row_changes) >= MAX_ROW_CHANGES:
+            # Counting has failed for a long while: say "unknown" rather than hold
+            # every change in memory; the next successful count starts afresh.
+            self.base_rows, self.pending_delta = None, 0
+            self.row_changes.clear()
         self.row_changes.append((event_id, delta))
         if event_id > self.base_event_id:
             self.pending_delta += delta

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..db.database import Database, StatementFailed
 from ..db.dialects import sql_dialect
 from ..db.url import DatabaseTarget, Dialect
 from ..model import Model
+from ..settings import PROJECT_ROOT
 from .schema import existing_functions, existing_triggers, live_tables, model_mismatches
 from .sql_script import split_statements
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 LOCK_NAME = "dashboard_migrate"
 

@@ -129,6 +129,22 @@ class GapTracker:
             self.dropped_over_limit += overflow
             log.error("more than %d open gaps: gave up on the %d oldest", self.MAX_OPEN, overflow)
 
+    def admit(self, skipped: list[range]) -> list[int]:
+        """The newest ``MAX_OPEN`` ids of the ascending ranges ``skipped``; older ones are given up and counted."""
+        total = sum(len(ids) for ids in skipped)
+        overflow = total - self.MAX_OPEN
+        if overflow <= 0:
+            return [gap_id for ids in skipped for gap_id in ids]
+        self.dropped_over_limit += overflow
+        log.error("%d ids skipped at once: gave up on the %d oldest", total, overflow)
+        kept: list[int] = []
+        for ids in reversed(skipped):
+            room = self.MAX_OPEN - len(kept)
+            kept.extend(reversed(ids[-room:]))
+            if len(kept) >= self.MAX_OPEN:
+                break
+        return kept[::-1]
+
     def fill(self, ids: list[int]) -> None:
         for gap_id in ids:
             self.open.pop(gap_id, None)

@@ -155,12 +155,15 @@ class Poller:
         horizon = await strategy.current(store, sorted(self.gaps.open)) if self.gaps.open else None
         fresh = await store.refs_after(high, self.page_size)
 
-        new_gaps: list[int] = []
+        skipped: list[range] = []
         expected = high + 1
         for ref in fresh:
             if ref.id > expected:
-                new_gaps.extend(range(expected, ref.id))
+                skipped.append(range(expected, ref.id))
             expected = ref.id + 1
+        # A rolled-back bulk load burns ids by the million: only the newest
+        # MAX_OPEN become gaps, before anything is queried or allocated per id.
+        new_gaps = self.gaps.admit(skipped)
         # Read after the query that revealed the gaps: any transaction that held one
         # of them then is either still running now, or has ended and will be seen.
         token = await strategy.token_for_new_gaps(store) if new_gaps else None

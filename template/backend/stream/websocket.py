@@ -20,7 +20,7 @@ import time
 from fastapi import WebSocket, WebSocketDisconnect
 
 from ..api.dependencies import RuntimeDep, SignedIn
-from ..api.security import origin_ok
+from ..api.security import POLICY_VIOLATION, origin_ok
 from ..runtime import Runtime
 from . import protocol
 from .event_store import PAGE_CHARS, EventStore, within_budget
@@ -32,7 +32,6 @@ log = logging.getLogger("dashboard.websocket")
 
 HEARTBEAT_S = 15.0
 REPLAY_PAGE = 1000
-POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 CLOSE_WAIT_S = 30.0
 

@@ -74,3 +74,13 @@ def test_open_gaps_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     tracker.add(range(1, 9), token=None)
     assert sorted(tracker.open) == [4, 5, 6, 7, 8]
     assert tracker.dropped_over_limit == 3
+
+
+def test_a_huge_jump_of_ids_admits_only_the_newest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(GapTracker, "MAX_OPEN", 4)
+    tracker = GapTracker(NeverFinal())
+    # A rolled-back load of a billion rows: nothing is allocated per skipped id.
+    admitted = tracker.admit([range(2, 5), range(6, 1_000_000_002)])
+    assert admitted == [999_999_998, 999_999_999, 1_000_000_000, 1_000_000_001]
+    assert tracker.dropped_over_limit == 3 + 999_999_996 - 4
+    assert tracker.admit([range(2, 4), range(5, 7)]) == [2, 3, 5, 6]

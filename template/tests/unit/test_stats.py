@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from backend.api.stats import RATE_WINDOW_S, EntityStats
 
 
@@ -41,3 +43,16 @@ def test_a_newer_count_keeps_only_the_changes_after_it() -> None:
     stats.rebase(rows=3, event_id=3, estimated=True)  # events 4 and 5 came after the count
     assert stats.rows() == 5
     assert stats.estimated
+
+
+def test_changes_kept_between_counts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("backend.api.stats.MAX_ROW_CHANGES", 3)
+    stats = EntityStats()
+    stats.rebase(rows=10, event_id=0, estimated=False)
+    for event_id in range(1, 4):
+        stats.record(event_id, "insert", 1000)
+    assert stats.rows() == 13
+    stats.record(4, "insert", 1000)  # counting has not succeeded for too long
+    assert stats.rows() is None and len(stats.row_changes) == 1
+    stats.rebase(rows=14, event_id=4, estimated=False)
+    assert stats.rows() == 14
