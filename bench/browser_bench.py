@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_section  # noqa: E402
 from tests.support.backend_server import BackendServer  # noqa: E402
 from tests.support.databases import TestDatabase, temporary_database  # noqa: E402
 from tests.support.frontend import CHROMIUM, CHROMIUM_ARGS, install_and_build  # noqa: E402
@@ -74,17 +75,6 @@ def write_rows(db: TestDatabase, table: str, rate: float, stop: threading.Event,
 def render(figures: dict[str, float | int | str]) -> str:
     rows = "\n".join(f"| {name} | {value} |" for name, value in figures.items())
     return f"| Figure | Value |\n| --- | --- |\n{rows}\n"
-
-
-def write_docs(table: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    begin, end = "<!-- browser-bench:begin -->", "<!-- browser-bench:end -->"
-    text = path.read_text()
-    if begin not in text:
-        text += f"\n{begin}\n{end}\n"
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{begin}\n{table}{end}{tail}")
 
 
 def main() -> None:
@@ -158,9 +148,10 @@ def main() -> None:
     table = render(figures)
     print(table)
     if not args.no_write:
-        write_docs(
+        write_section(
+            "browser-bench",
             f"Run: {args.database}, {args.rate:.0f} inserts/s for {args.seconds:.0f} s, poll 100 ms, "
-            "headless Chromium 1440x1000, tables view.\n\n" + table
+            "headless Chromium 1440x1000, tables view.\n\n" + table,
         )
 
 

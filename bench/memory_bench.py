@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from websockets.asyncio.client import connect  # noqa: E402
 
+from bench.report import write_section  # noqa: E402
 from tests.support.backend_server import BackendServer  # noqa: E402
 from tests.support.databases import TestDatabase, temporary_database  # noqa: E402
 from tests.support.paths import TPCH  # noqa: E402
@@ -282,17 +283,6 @@ def render(outcomes: list[Outcome], seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(table: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    begin, end = "<!-- memory-bench:begin -->", "<!-- memory-bench:end -->"
-    text = path.read_text()
-    if begin not in text:
-        text += f"\n{begin}\n{end}\n"
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{begin}\n{table}{end}{tail}")
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=60)
@@ -308,7 +298,7 @@ async def main() -> None:
     table = render(outcomes, args.seconds)
     print(table)
     if not args.no_write:
-        write_docs(table)
+        write_section("memory-bench", table)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from websockets.asyncio.client import connect  # noqa: E402
 
+from bench.report import write_section  # noqa: E402
 from tests.support.backend_server import BackendServer  # noqa: E402
 from tests.support.databases import TestDatabase, temporary_database  # noqa: E402
 from tests.support.paths import TPCH  # noqa: E402
@@ -234,17 +235,6 @@ def render(results: list[Result], seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(table: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    begin, end = "<!-- stream-bench:begin -->", "<!-- stream-bench:end -->"
-    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{begin}\n{end}\n"
-    if begin not in text:
-        text += f"\n{begin}\n{end}\n"
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{begin}\n{table}{end}{tail}")
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=20)
@@ -269,7 +259,7 @@ async def main() -> None:
     table = render(results, args.seconds)
     print(table)
     if not args.no_write:
-        write_docs(table)
+        write_section("stream-bench", table)
 
 
 if __name__ == "__main__":

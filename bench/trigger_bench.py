@@ -28,13 +28,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_section  # noqa: E402
 from tests.support.databases import TestDatabase, temporary_database  # noqa: E402
 from tests.support.paths import LOOSE_TYPES, TPCH  # noqa: E402
 from tests.support.projects import generate, run_in_project  # noqa: E402
 from tests.support.template_repo import snapshot_template  # noqa: E402
-
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- trigger-bench:begin -->", "<!-- trigger-bench:end -->"
 
 
 def _order(n: int) -> dict[str, Any]:
@@ -121,15 +119,6 @@ def render(rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(table: str) -> None:
-    text = DOCS.read_text()
-    if BEGIN not in text:
-        text += f"\n## Trigger cost\n\n`python bench/trigger_bench.py` (see its docstring).\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    DOCS.write_text(f"{head}{BEGIN}\n{table}{END}{tail}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
@@ -138,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     table = render(run(args.databases.split(","), args.rows, args.batch_rows))
     print(table)
-    write_docs(table)
+    write_section("trigger-bench", table)
 
 
 if __name__ == "__main__":
