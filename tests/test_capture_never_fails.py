@@ -38,6 +38,16 @@ LONG_TEXT = "é" * 300_000
 (16 MB / (6 x 4 text columns) = 699 kB; see the packet test below)."""
 HUGE_TEXT = "é" * 5_000_000
 CONTROL = '\x01\x1f"\\ \t\n'
+NOT_JSON_NOR_DATES = {
+    "label": "x",
+    "body": "not json {",
+    "seen_at": "yesterday",
+    "day": "someday",
+    "ratio": 1.5,
+    "flag": True,
+    "amount": 7,
+}
+"""Text columns declared Json / DateTime / Date holding what those types cannot parse: carried as written."""
 NULLS = dict.fromkeys(("label", "body", "seen_at", "day", "ratio", "flag", "amount"))
 
 
@@ -52,27 +62,7 @@ def _cases(dialect: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """(name, row as written, payload expected without the id)."""
     text_kept = dialect == "postgresql"  # PostgreSQL 14 has no JSON check that cannot raise
     cases = [
-        (
-            "invalid json and no dates in text columns",
-            {
-                "label": "x",
-                "body": "not json {",
-                "seen_at": "yesterday",
-                "day": "someday",
-                "ratio": 1.5,
-                "flag": True,
-                "amount": 7,
-            },
-            {
-                "label": "x",
-                "body": "not json {",
-                "seen_at": "yesterday",
-                "day": "someday",
-                "ratio": 1.5,
-                "flag": True,
-                "amount": 7,
-            },
-        ),
+        ("invalid json and no dates in text columns", NOT_JSON_NOR_DATES, NOT_JSON_NOR_DATES),
         ("nulls", NULLS, NULLS),
         ("no json, but a list's items", {**NULLS, "body": "1, 2"}, {**NULLS, "body": "1, 2"}),
         (
