@@ -40,6 +40,14 @@ class Column:
     autogenerate: bool = False
     indexed: bool = False
     doc: str = ""
+    sql_name: str = ""
+    """The column's name in the table when it is not spelled as ``name`` (the payload key):
+    folded to lower case or snake_case, as dashboard.yaml's ``column_names`` says."""
+
+    @property
+    def sql(self) -> str:
+        """The name to use in SQL (quoted by the dialect)."""
+        return self.sql_name or self.name
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,14 @@ class Entity:
     display_fields: tuple[str, ...] = ()
     max_records: int = DEFAULT_MAX_RECORDS
     event_types: tuple[EventType, ...] = EVENT_TYPES
+    schema: str = ""
+    """PostgreSQL schema, or MySQL / MariaDB database, holding ``table``; empty: the
+    connection's own (``staging.orders`` in the YAML gives schema ``staging``)."""
+
+    @property
+    def qualified_table(self) -> str:
+        """``schema.table`` as people write it (unquoted), for messages and the UI."""
+        return f"{self.schema}.{self.table}" if self.schema else self.table
 
     def column(self, name: str) -> Column:
         for column in self.columns:

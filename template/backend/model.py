@@ -26,6 +26,12 @@ class Column:
     primary_key: bool
     length: int | None = None
     doc: str = ""
+    sql_name: str = ""
+    """The column's name in the table when it is not spelled as ``name`` (the payload key)."""
+
+    @property
+    def sql(self) -> str:
+        return self.sql_name or self.name
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,12 @@ class Entity:
     unicity_fields: tuple[str, ...]
     parent: str
     doc: str
+    schema: str = ""
+    """PostgreSQL schema or MySQL / MariaDB database of ``table``; empty: the connection's own."""
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{self.schema}.{self.table}" if self.schema else self.table
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,15 @@ def _entity(data: dict[str, Any]) -> Entity:
         id_column=data["id_column"],
         kind=data["kind"],
         columns=tuple(
-            Column(c["name"], c["type"], c["nullable"], c["primary_key"], c.get("length"), c.get("doc", ""))
+            Column(
+                c["name"],
+                c["type"],
+                c["nullable"],
+                c["primary_key"],
+                c.get("length"),
+                c.get("doc", ""),
+                c.get("sql_name", ""),
+            )
             for c in data["columns"]
         ),
         display_fields=tuple(data["display_fields"]),
@@ -98,6 +118,7 @@ def _entity(data: dict[str, Any]) -> Entity:
         unicity_fields=tuple(data.get("unicity_fields", ())),
         parent=data.get("parent", ""),
         doc=data.get("doc", ""),
+        schema=data.get("schema", ""),
     )
 
 
