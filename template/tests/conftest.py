@@ -20,15 +20,15 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pytest
 
-SERVER_SCHEMES = {
-    "postgresql": "postgresql",
-    "postgres": "postgresql",
-    "postgresql+asyncpg": "postgresql",
-    "mysql": "mysql",
-    "mysql+aiomysql": "mysql",
-    "mariadb": "mysql",
-    "mariadb+aiomysql": "mysql",
-}
+from backend.db.url import scheme_dialect
+
+
+def _family(url: str) -> str | None:
+    """``postgresql`` or ``mysql`` (MySQL and MariaDB) for a server URL, with or without a driver; else None."""
+    dialect = scheme_dialect(urlsplit(url).scheme)
+    if dialect is None or dialect == "sqlite":
+        return None
+    return "postgresql" if dialect == "postgresql" else "mysql"
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ class ScratchDatabase:
 
     @property
     def family(self) -> str:
-        return SERVER_SCHEMES[urlsplit(self.server_url).scheme.lower()]
+        family = _family(self.server_url)
+        assert family is not None, "only server URLs make a ScratchDatabase"
+        return family
 
     @property
     def url(self) -> str:
@@ -104,7 +106,7 @@ class ScratchDatabase:
 
 def _server_url() -> str | None:
     url = (os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or "").strip()
-    return url if urlsplit(url).scheme.lower() in SERVER_SCHEMES else None
+    return url if _family(url) is not None else None
 
 
 SCRATCH = pytest.StashKey[ScratchDatabase | None]()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
@@ -11,14 +12,24 @@ Dialect = Literal["postgresql", "mysql", "mariadb", "sqlite"]
 _SCHEMES: dict[str, Dialect] = {
     "postgresql": "postgresql",
     "postgres": "postgresql",
-    "postgresql+asyncpg": "postgresql",
     "mysql": "mysql",
-    "mysql+aiomysql": "mysql",
     "mariadb": "mariadb",
-    "mariadb+aiomysql": "mariadb",
     "sqlite": "sqlite",
-    "sqlite+aiosqlite": "sqlite",
 }
+
+# SQLAlchemy-style driver names (`mysql+pymysql://`, `postgresql+psycopg://`, ...):
+# the URL may come from another tool, so the part after `+` is accepted and ignored,
+# since this backend always talks through its own drivers (asyncpg, aiomysql, aiosqlite).
+_DRIVER = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def scheme_dialect(scheme: str) -> Dialect | None:
+    """The dialect of a URL scheme, with or without a driver: ``mariadb+pymysql`` -> ``mariadb``."""
+    base, plus, driver = scheme.lower().partition("+")
+    if plus and not _DRIVER.fullmatch(driver):
+        return None
+    return _SCHEMES.get(base)
+
 
 # Scheme of the URL handed to the `databases` package: asyncpg, aiomysql, aiosqlite.
 _DRIVER_SCHEME: dict[Dialect, str] = {
@@ -53,11 +64,13 @@ def parse_database_url(url: str | None) -> DatabaseTarget:
         port = parts.port
     except ValueError as error:
         raise DatabaseUrlError(f"DATABASE_URL {_masked(text)!r} is malformed: {error}") from None
-    scheme = parts.scheme.lower()
-    if "://" not in text or scheme not in _SCHEMES:
-        known = ", ".join(f"{name}://" for name in ("postgresql", "postgres", "mysql", "mariadb", "sqlite"))
-        raise DatabaseUrlError(f"DATABASE_URL {_masked(text)!r} has an unknown scheme (use {known})")
-    dialect = _SCHEMES[scheme]
+    dialect = scheme_dialect(parts.scheme)
+    if "://" not in text or dialect is None:
+        known = ", ".join(f"{name}://" for name in _SCHEMES)
+        raise DatabaseUrlError(
+            f"DATABASE_URL {_masked(text)!r} has an unknown scheme (use {known}, optionally with a driver "
+            "such as postgresql+asyncpg:// or mysql+pymysql://)"
+        )
     display = urlunsplit(_without_password(parts))
     if dialect == "sqlite":
         return _sqlite_target(parts, text, display)

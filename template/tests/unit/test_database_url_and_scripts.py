@@ -18,11 +18,29 @@ from backend.db.url import DatabaseUrlError, parse_database_url
         ("sqlite:///dashboard.db", "sqlite", "sqlite:///dashboard.db"),
         ("sqlite:////srv/data/dashboard.db", "sqlite", "sqlite:////srv/data/dashboard.db"),
         ("  postgresql://u@h/app  ", "postgresql", "postgresql://u@h/app"),
+        # Driver-qualified URLs from other tools: the driver is ignored, ours is used.
+        ("postgresql+asyncpg://u@db/app", "postgresql", "postgresql://u@db/app"),
+        ("postgresql+psycopg://u@db/app", "postgresql", "postgresql://u@db/app"),
+        ("postgresql+psycopg2://u@db/app", "postgresql", "postgresql://u@db/app"),
+        ("mysql+pymysql://root@127.0.0.1:3306/app", "mysql", "mysql://root@127.0.0.1:3306/app"),
+        ("mysql+aiomysql://root@127.0.0.1/app", "mysql", "mysql://root@127.0.0.1/app"),
+        ("MariaDB+PyMySQL://root@127.0.0.1/app", "mariadb", "mysql://root@127.0.0.1/app"),
+        ("mariadb+mariadbconnector://root@127.0.0.1/app", "mariadb", "mysql://root@127.0.0.1/app"),
+        ("sqlite+aiosqlite:///dashboard.db", "sqlite", "sqlite:///dashboard.db"),
     ],
 )
 def test_urls_pick_the_dialect(url: str, dialect: str, driver_url: str) -> None:
     target = parse_database_url(url)
     assert (target.dialect, target.driver_url) == (dialect, driver_url)
+
+
+@pytest.mark.parametrize(
+    "url", ["oracle://u@db/app", "mysql+://root@db/app", "mysql+py-mysql://root@db/app", "+pymysql://db/app"]
+)
+def test_unknown_schemes_are_refused_in_one_line(url: str) -> None:
+    with pytest.raises(DatabaseUrlError, match="unknown scheme") as caught:
+        parse_database_url(url)
+    assert "\n" not in str(caught.value)
 
 
 def test_password_never_shown() -> None:
