@@ -126,13 +126,34 @@ def runtime_json(model: ProjectModel, database: Dialect, poll_interval_ms: Any) 
 
 
 class ModelContext(ContextHook):
-    """Every template sees the typed entity model as ``model`` (built once per snapshot)."""
+    """Every template sees the typed entity model as ``model`` (built once per snapshot).
+
+    And the effective ``database`` and ``poll_interval_ms``: an empty answer (the
+    default) means "dashboard.yaml's value", so templates see that value, while the
+    recorded answer stays empty and the next ``copier update`` reads dashboard.yaml
+    again. ``explicit_answers`` holds the answers given explicitly (they win):
+    question -> ``{"value", "dashboard_key"}``; ``followed_answers`` the others:
+    question -> dashboard.yaml key.
+    """
 
     def hook(self, context: dict[str, Any]) -> None:
         snapshot = context.get("entities_snapshot")
         # Absent while Copier renders the questions that come before it.
         if isinstance(snapshot, dict) and "model" not in context:
             context["model"] = entity_model(snapshot)
+            settings = snapshot.get("settings") or {}
+            explicit: dict[str, dict[str, str]] = {}
+            followed: dict[str, str] = {}
+            for question, dashboard_key in _answers.FOLLOWS_DASHBOARD_YAML.items():
+                if question in context:
+                    value = context[question]
+                    if _answers.is_explicit(value):
+                        explicit[question] = {"value": str(value).strip(), "dashboard_key": dashboard_key}
+                    else:
+                        followed[question] = dashboard_key
+                    context[question] = _answers.effective_answer(question, value, settings)
+            context["explicit_answers"] = explicit
+            context["followed_answers"] = followed
 
 
 class DashboardExtension(Extension):
@@ -148,6 +169,7 @@ class DashboardExtension(Extension):
                 "check_answers": check_answers,
                 "runtime_json": runtime_json,
                 "slug": _answers.slug,
+                "model_version": _answers.model_version,
                 # Every answer written into a TOML or YAML file goes through one of these.
                 "toml_str": _encoders.toml_string,
                 "yaml_str": _encoders.yaml_string,

@@ -1,5 +1,9 @@
 """Update migration: re-read the entity YAML into the ``entities_snapshot`` answer.
 
+It also converts the answers of projects generated before ``answers_format`` 2, so
+that their ``database`` and ``poll_interval_ms`` follow dashboard.yaml from now on
+(see ``follow_dashboard_yaml``).
+
 Copier runs this at the ``before`` stage of every ``copier update``, in the
 project's root, after it has rendered the old template version with the old
 answers. Refreshing the answer here makes the new render follow the YAML while
@@ -20,6 +24,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from extensions.entity_model import ModelError, load_project, resolve_entities_dir
+from extensions.entity_model.answers import follow_dashboard_yaml
 
 
 def refresh(answers_file: Path, project_root: Path) -> None:
@@ -31,6 +36,9 @@ def refresh(answers_file: Path, project_root: Path) -> None:
     if not isinstance(entities_dir, str):
         raise ModelError("has no entities_dir answer", file=answers_file.name)
     model = load_project(resolve_entities_dir(entities_dir, project_root))
+    # Before the snapshot is replaced: an old project's answers are compared with the
+    # dashboard.yaml they were taken from.
+    follow_dashboard_yaml(answers)
     # Round-trip through JSON so the YAML holds plain lists and dicts only.
     answers["entities_snapshot"] = json.loads(json.dumps(model.to_snapshot()))
     answers_file.write_text(yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .dashboard_config import POLL_INTERVAL_RANGE
 from .identifiers import OBJECT_PREFIX
-from .model import DIALECTS, Dialect, ProjectModel
+from .model import DIALECTS, Dialect, ProjectModel, Settings
 from .services import database_url
 
 
@@ -43,11 +45,15 @@ def _project_name(value: Any) -> str | None:
 
 
 def _database(value: Any) -> str | None:
-    return None if value in DIALECTS else f"must be one of {', '.join(DIALECTS)}"
+    if not is_explicit(value):
+        return None
+    return None if value in DIALECTS else f"must be one of {', '.join(DIALECTS)} (or empty: dashboard.yaml's)"
 
 
 def _poll_interval(value: Any) -> str | None:
     low, high = POLL_INTERVAL_RANGE
+    if not is_explicit(value):
+        return None
     text = str(value).strip()
     # ASCII digits only: int() would also take "5_00", "+500" or Arabic-Indic digits.
     if not re.fullmatch(r"[0-9]{1,6}", text):
@@ -97,14 +103,81 @@ def answer_problem(question: str, value: Any) -> str | None:
     return check(value) if check else None
 
 
+# Questions whose empty answer means "dashboard.yaml's value": the recorded answer stays
+# empty, so every `copier update` takes dashboard.yaml's current value; an answer given
+# explicitly (`--data`, or typed) is recorded and wins. Question -> dashboard.yaml key.
+FOLLOWS_DASHBOARD_YAML: dict[str, str] = {
+    "database": "database.type",
+    "poll_interval_ms": "polling.interval_ms",
+}
+
+ANSWERS_FORMAT = 2
+"""Recorded as the ``answers_format`` answer. Projects generated before it (no such answer)
+recorded dashboard.yaml's values as if they were answers; the update migration turns
+those back into empty answers (see :func:`follow_dashboard_yaml`)."""
+
+
+def is_explicit(value: Any) -> bool:
+    """Whether an answer was given, rather than left empty to follow dashboard.yaml."""
+    return value is not None and str(value).strip() != ""
+
+
+def dashboard_value(question: str, settings: Mapping[str, Any]) -> str:
+    """What dashboard.yaml (the snapshot's ``settings``) says for a question in :data:`FOLLOWS_DASHBOARD_YAML`."""
+    if question == "database":
+        return str(settings.get("database") or "postgresql")
+    if question == "poll_interval_ms":
+        return str(settings.get("poll_interval_ms", Settings.poll_interval_ms))
+    raise KeyError(question)
+
+
+def effective_answer(question: str, value: Any, settings: Mapping[str, Any]) -> str:
+    """The answer the templates use: an explicit one, else dashboard.yaml's value."""
+    return str(value).strip() if is_explicit(value) else dashboard_value(question, settings)
+
+
+def follow_dashboard_yaml(answers: dict[str, Any]) -> None:
+    """Convert the answers of a project generated before :data:`ANSWERS_FORMAT` (in place).
+
+    Those projects recorded dashboard.yaml's value as the answer, so later edits of
+    dashboard.yaml were ignored. An answer equal to what its snapshot's dashboard.yaml
+    said becomes empty (follow dashboard.yaml); a different one was given on purpose
+    and stays. Call it with the answers before their snapshot is refreshed.
+    """
+    if "answers_format" in answers:
+        return
+    snapshot = answers.get("entities_snapshot")
+    settings = snapshot.get("settings") if isinstance(snapshot, dict) else None
+    if isinstance(settings, dict):
+        for question in FOLLOWS_DASHBOARD_YAML:
+            value = answers.get(question)
+            if is_explicit(value) and str(value).strip() == dashboard_value(question, settings):
+                answers[question] = ""
+    answers["answers_format"] = ANSWERS_FORMAT
+
+
 def default_database_url(database: Dialect) -> str:
     """DATABASE_URL when none is set: the compose service of the chosen database, or a local SQLite file."""
     return database_url(database, "localhost")
 
 
+def model_version(model: ProjectModel) -> str:
+    """A stable hash of the entity model the page shows (its entities, in order).
+
+    Rendered into both the backend (``entities.json``, served by ``/api/entities``) and the
+    frontend bundle (``src/generated/entities.ts``): when they differ, the page was built
+    before the last ``copier update`` and says so. Settings such as the poll interval are
+    left out, since the page does not need a rebuild for them.
+    """
+    entities = model.to_snapshot()["entities"]
+    canonical = json.dumps(entities, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
 def runtime_model(model: ProjectModel, database: Dialect, poll_interval_ms: Any) -> dict[str, Any]:
     """The snapshot, the answers the backend needs, and the names of our triggers."""
     data = model.to_snapshot()
+    data["model_version"] = model_version(model)
     data["settings"]["poll_interval_ms"] = int(str(poll_interval_ms))
     data["settings"]["database"] = database
     data["settings"]["default_database_url"] = default_database_url(database)

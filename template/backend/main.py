@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
+from .api.frontend import Frontend
 from .api.routes import public_router, router
 from .api.security import AccessGate
 from .api.session import router as session_router
@@ -82,8 +82,8 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
     app.include_router(public_router)
     app.include_router(session_router)
     app.add_api_websocket_route("/ws", websocket_endpoint)
-    if settings.frontend_dist.is_dir():
-        app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="frontend")
+    # Last, so the API routes win; it serves the build, or says how to make one.
+    app.mount("/", Frontend(settings.frontend_dist), name="frontend")
     return app
 
 

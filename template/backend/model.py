@@ -77,6 +77,8 @@ class Model:
     defaults: Defaults
     object_prefix: str
     """Every trigger and function the migrations create starts with this."""
+    version: str = ""
+    """Hash of the entity model; the frontend bundle embeds the one it was built for."""
 
     def entity(self, name: str) -> Entity | None:
         return next((entity for entity in self.entities if entity.name == name), None)
@@ -127,6 +129,7 @@ def parse_model(data: dict[str, Any]) -> Model:
     return Model(
         entities=tuple(_entity(item) for item in data["entities"]),
         object_prefix=settings["object_prefix"],
+        version=data.get("model_version", ""),
         defaults=Defaults(
             poll_interval_ms=settings["poll_interval_ms"],
             max_events_per_poll=settings["max_events_per_poll"],

@@ -54,6 +54,8 @@ def entities(runtime: RuntimeDep) -> dict[str, Any]:
     """The entity model for the UI: tables, columns, colors, icons, display fields, features."""
     return {
         "entities": [_entity_view(entity) for entity in runtime.model.entities],
+        # The frontend compares it with the version it was built for (a stale build says so).
+        "model_version": runtime.model.version,
         "poll_interval_ms": round(runtime.settings.poll_interval_s * 1000),
         "features": runtime.model.defaults.features,
         "database": runtime.settings.database.dialect,

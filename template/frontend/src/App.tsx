@@ -1,6 +1,7 @@
 import { useMemo } from "react";
 import { Dashboard } from "./components/Dashboard";
-import { PROJECT_NAME } from "./generated/entities";
+import { isStaleBuild, StaleBuildBanner } from "./components/StaleBuildBanner";
+import { MODEL_VERSION, PROJECT_NAME } from "./generated/entities";
 import { useDashboardModel } from "./hooks/useDashboardModel";
 import { Api } from "./lib/api";
 
@@ -9,7 +10,12 @@ export function App() {
   const api = useMemo(() => new Api(), []);
   const loaded = useDashboardModel(api);
   if (loaded.state === "ready") {
-    return <Dashboard title={PROJECT_NAME} model={loaded.model} session={loaded.session} api={api} />;
+    return (
+      <>
+        {isStaleBuild(MODEL_VERSION, loaded.model.modelVersion) && <StaleBuildBanner />}
+        <Dashboard title={PROJECT_NAME} model={loaded.model} session={loaded.session} api={api} />
+      </>
+    );
   }
   return (
     <main className="mx-auto flex max-w-screen-md flex-col gap-2 p-5" aria-busy="true">
