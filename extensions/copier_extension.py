@@ -111,6 +111,24 @@ def answer_problem(value: Any, question: str, data: Any = None) -> str:
     return _answers.answer_problem(question, value) or ""
 
 
+def entities_dir_problem(value: Any, dst_path: PurePath | str, data: Any = None) -> str:
+    """Validator of ``entities_dir``: besides its spelling, the folder must exist and hold entity files.
+
+    Copier asks again when a validator returns text, so a mistyped folder is asked
+    again interactively. Only the folder is checked here (not the YAML inside, which
+    the snapshot reports in one line): on ``copier update`` Copier validates the
+    recorded answer too and would drop it over a YAML error.
+    """
+    problem = answer_problem(value, "entities_dir", data)
+    if problem or (data is not None and "entities_dir" in data):
+        return problem
+    try:
+        _loader.entity_files(_loader.resolve_entities_dir(str(value), Path(str(dst_path))))
+    except _errors.ModelError as error:
+        return f"{error}; give the folder of the entity YAML files (absolute, or relative to the project)"
+    return ""
+
+
 def check_answers(answers: dict[str, Any]) -> bool:
     """Validate every answer at once; the one clear error Copier prints on bad ``--data``."""
     for question, value in answers.items():
@@ -166,6 +184,7 @@ class DashboardExtension(Extension):
                 "entity_snapshot": entity_snapshot,
                 "entity_model": entity_model,
                 "answer_problem": answer_problem,
+                "entities_dir_problem": entities_dir_problem,
                 "check_answers": check_answers,
                 "runtime_json": runtime_json,
                 "slug": _answers.slug,

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
+from copier import run_copy
 
 from tests.support.paths import TPCH
 from tests.support.projects import copier_cli, generate, update
-from tests.support.template_repo import commit_all, git, is_clean
+from tests.support.template_repo import commit_all, git, is_clean, snapshot_template
 
 
 @pytest.fixture
@@ -153,3 +154,127 @@ def test_command_line_update_refreshes_the_snapshot(project: Path) -> None:
     result = copier_cli("update", "--defaults", "--trust", cwd=project)
     assert result.returncode == 0, result.stderr
     assert sorted(_entities(project)) == ["Order", "OrderLineItem"]
+
+
+# --- dashboard.yaml keys follow updates; explicit answers win --------------------------------
+
+
+def _settings(project: Path) -> dict[str, Any]:
+    settings: dict[str, Any] = json.loads((project / "backend" / "generated" / "entities.json").read_text())["settings"]
+    return settings
+
+
+def _answers(project: Path) -> dict[str, Any]:
+    answers: dict[str, Any] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return answers
+
+
+def _edit_dashboard(project: Path, old: str, new: str) -> None:
+    dashboard = project / "entities" / "dashboard.yaml"
+    text = dashboard.read_text()
+    assert old in text
+    dashboard.write_text(text.replace(old, new))
+
+
+def test_dashboard_yaml_changes_follow_update(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "dashboard"
+    shutil.copytree(TPCH, destination / "entities")
+    # No database answer: both questions take dashboard.yaml's value.
+    project = generate(template_repo, destination, "entities", database="")
+    assert (_settings(project)["poll_interval_ms"], _settings(project)["database"]) == (500, "postgresql")
+    assert (_answers(project)["poll_interval_ms"], _answers(project)["database"]) == ("", "")
+
+    _edit_dashboard(project, "interval_ms: 500", "interval_ms: 250")
+    _edit_dashboard(project, "backend: 8000", "backend: 8100")
+    _edit_dashboard(project, "  # database:\n  #   type: postgresql", "  database:\n    type: mariadb")
+    commit_all(project, "dashboard.yaml: faster polling, another port, MariaDB")
+    update(project)
+
+    settings = _settings(project)
+    assert (settings["poll_interval_ms"], settings["database"]) == (250, "mariadb")
+    readme = (project / "README.md").read_text()
+    assert "| `POLL_INTERVAL_MS` | 250 |" in readme
+    assert "--port 8100" in readme
+    assert "mariadb" in (project / "docker-compose.yml").read_text()
+    assert "follow\n`database.type` and `polling.interval_ms` in `dashboard.yaml` on every update" in readme
+    # The answers stay empty, so the next change of dashboard.yaml follows too.
+    assert (_answers(project)["poll_interval_ms"], _answers(project)["database"]) == ("", "")
+
+
+def test_explicit_answer_wins_until_cleared(project: Path) -> None:
+    # `project` was generated with --data database=sqlite (explicit).
+    _edit_dashboard(project, "interval_ms: 500", "interval_ms: 250")
+    _edit_dashboard(project, "  # database:\n  #   type: postgresql", "  database:\n    type: mariadb")
+    commit_all(project, "dashboard.yaml changes")
+    update(project, poll_interval_ms="200")
+    settings = _settings(project)
+    assert (settings["poll_interval_ms"], settings["database"]) == (200, "sqlite")
+    readme = (project / "README.md").read_text()
+    assert "| `database` | `sqlite` | `database.type` |" in readme
+    assert "| `poll_interval_ms` | `200` | `polling.interval_ms` |" in readme
+    assert (_answers(project)["poll_interval_ms"], _answers(project)["database"]) == ("200", "sqlite")
+
+    # A later update keeps the explicit answer over dashboard.yaml.
+    commit_all(project, "updated")
+    _edit_dashboard(project, "interval_ms: 250", "interval_ms: 300")
+    commit_all(project, "slower")
+    update(project)
+    assert _settings(project)["poll_interval_ms"] == 200
+
+    # An empty answer on the command line follows dashboard.yaml again.
+    commit_all(project, "updated again")
+    result = copier_cli("update", "--defaults", "--trust", "--data", "poll_interval_ms=", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert _settings(project)["poll_interval_ms"] == 300
+    assert _answers(project)["poll_interval_ms"] == ""
+
+
+def _old_template(tmp_path: Path) -> tuple[Path, str]:
+    """A template repo whose first commit records answers the way it did before `answers_format`."""
+    repo = snapshot_template(tmp_path / "dashboard-template")
+    copier_yml = repo / "copier.yml"
+    current = copier_yml.read_text()
+    old = current.replace(
+        '  default: ""\n  validator: "{{ database',
+        "  default: \"{{ entities_snapshot.settings.database or 'postgresql' }}\"\n  validator: \"{{ database",
+    ).replace(
+        '  default: ""\n  validator: "{{ poll_interval_ms',
+        '  default: "{{ entities_snapshot.settings.poll_interval_ms }}"\n  validator: "{{ poll_interval_ms',
+    )
+    start = old.index("answers_format:")
+    old = old[:start] + old[old.index("answers_check:") :]
+    assert old.count("entities_snapshot.settings") == 4  # two help texts, two defaults
+    copier_yml.write_text(old)
+    commit_all(repo, "old answers")
+    old_commit = git(repo, "rev-parse", "HEAD").strip()
+    copier_yml.write_text(current)
+    commit_all(repo, "answers follow dashboard.yaml")
+    return repo, old_commit
+
+
+@pytest.mark.parametrize(("poll_answer", "after_update"), [(None, 250), ("200", 200)])
+def test_old_projects_answers_keep_working(tmp_path: Path, poll_answer: str | None, after_update: int) -> None:
+    """A project generated before recorded dashboard.yaml's value as its answer: it follows dashboard.yaml from
+    the next update on, while an answer that differed from dashboard.yaml was explicit and stays."""
+    repo, old_commit = _old_template(tmp_path)
+    project = tmp_path / "dashboard"
+    shutil.copytree(TPCH, project / "entities")
+    data = {"entities_dir": "entities", "database": "sqlite"}
+    if poll_answer is not None:
+        data["poll_interval_ms"] = poll_answer
+    run_copy(str(repo), str(project), data=data, defaults=True, unsafe=True, vcs_ref=old_commit, quiet=True)
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "generated by the old template")
+    assert "answers_format" not in _answers(project)
+    assert _answers(project)["poll_interval_ms"] == (poll_answer or "500")
+
+    _edit_dashboard(project, "interval_ms: 500", "interval_ms: 250")
+    commit_all(project, "faster polling")
+    update(project)
+
+    assert _settings(project)["poll_interval_ms"] == after_update
+    assert _settings(project)["database"] == "sqlite"  # differed from dashboard.yaml's: explicit
+    answers = _answers(project)
+    assert (answers["answers_format"], answers["poll_interval_ms"]) == (2, poll_answer or "")
+    assert not list(project.rglob("*.rej"))
+    assert "<<<<<<<" not in (project / "README.md").read_text()
