@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The demo backend's port: `make demo PORT=9000`.
+PORT ?= 8000
 
 .PHONY: setup demo test lint
 
@@ -14,7 +16,7 @@ $(VENV)/.installed: requirements-dev.txt template/requirements.txt
 setup: $(VENV)/.installed
 
 demo: setup
-	$(PY) scripts/live_demo.py
+	$(PY) scripts/live_demo.py --port $(PORT)
 
 test: setup
 	$(PY) -m pytest

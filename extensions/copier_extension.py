@@ -111,16 +111,38 @@ def answer_problem(value: Any, question: str, data: Any = None) -> str:
     return _answers.answer_problem(question, value) or ""
 
 
+DEFAULT_ENTITIES_DIR = "entities"
+
+
+def default_entities_dir(dst_path: PurePath | str) -> str:
+    """Default of ``entities_dir``: ``entities`` when the project has that folder with entity files, else empty.
+
+    Copier validates a default before it asks (a failure is a traceback), so the
+    default must pass :func:`entities_dir_problem`; empty passes, and the snapshot
+    reports it in one line when it is kept.
+    """
+    try:
+        _loader.entity_files(_loader.resolve_entities_dir(DEFAULT_ENTITIES_DIR, Path(str(dst_path))))
+    except _errors.ModelError:
+        return ""
+    return DEFAULT_ENTITIES_DIR
+
+
 def entities_dir_problem(value: Any, dst_path: PurePath | str, data: Any = None) -> str:
     """Validator of ``entities_dir``: besides its spelling, the folder must exist and hold entity files.
 
     Copier asks again when a validator returns text, so a mistyped folder is asked
     again interactively. Only the folder is checked here (not the YAML inside, which
     the snapshot reports in one line): on ``copier update`` Copier validates the
-    recorded answer too and would drop it over a YAML error.
+    recorded answer too and would drop it over a YAML error. An empty answer (the
+    default when there is no ``entities`` folder) is left to the snapshot's one line.
     """
-    problem = answer_problem(value, "entities_dir", data)
-    if problem or (data is not None and "entities_dir" in data):
+    if data is not None and "entities_dir" in data:
+        return ""
+    if not _answers.is_explicit(value):
+        return ""
+    problem = _answers.answer_problem("entities_dir", value)
+    if problem:
         return problem
     try:
         _loader.entity_files(_loader.resolve_entities_dir(str(value), Path(str(dst_path))))
@@ -185,6 +207,7 @@ class DashboardExtension(Extension):
                 "entity_model": entity_model,
                 "answer_problem": answer_problem,
                 "entities_dir_problem": entities_dir_problem,
+                "default_entities_dir": default_entities_dir,
                 "check_answers": check_answers,
                 "runtime_json": runtime_json,
                 "slug": _answers.slug,

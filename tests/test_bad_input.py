@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import re
+import select
 import shutil
+import struct
+import sys
+import termios
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -365,3 +374,80 @@ def test_errors_quote_a_short_excerpt_of_the_file_at_most(tmp_path: Path, mutate
     assert "\n" not in message
     assert "secret line 5" not in message
     assert len(message) < 700
+
+
+def test_defaults_without_an_entities_folder_give_one_clear_error(template_repo: Path, tmp_path: Path) -> None:
+    """`entities_dir` defaults to `entities` only when the project has it; else its empty default is one line."""
+    destination = tmp_path / "project"
+    result = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "HEAD", str(template_repo), str(destination))
+    assert result.returncode != 0
+    _assert_one_clear_error(result.stderr, ("entities_dir", "must name the folder of entity YAML files"))
+    assert not destination.exists()
+
+
+class _Terminal:
+    """A program on a pseudo-terminal, driven like a person typing (Copier's prompts need a terminal)."""
+
+    def __init__(self, *command: str):
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: a wide terminal, so messages are not cut
+            os.environ.update(TERM="xterm", COLUMNS="250", PYTHONWARNINGS="ignore")
+            os.execv(command[0], list(command))
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
+        self.pid, self.fd, self.raw = pid, fd, b""
+
+    @property
+    def text(self) -> str:
+        """What was shown, without terminal control sequences."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.raw.decode("utf-8", "replace"))
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:  # the program ended
+            return False
+        if b"\x1b[6n" in chunk:  # prompt_toolkit asks where the cursor is
+            os.write(self.fd, b"\x1b[1;1R")
+        self.raw += chunk
+        return bool(chunk)
+
+    def expect(self, fragment: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while fragment not in self.text:
+            assert time.monotonic() < deadline and self._read(0.2), f"{fragment!r} never shown:\n{self.text}"
+
+    def type(self, line: str) -> None:
+        time.sleep(0.3)  # let the prompt settle before keys arrive
+        os.write(self.fd, b"\x15" + line.encode() + b"\r")  # Ctrl-U clears what is in the field
+
+    def wait(self, timeout: float = 120) -> int:
+        deadline = time.monotonic() + timeout
+        while self._read(0.2) and time.monotonic() < deadline:
+            pass
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+
+def test_interactive_wrong_entities_folder_is_asked_again(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "project"
+    terminal = _Terminal(
+        sys.executable, "-m", "copier", "copy", "--trust", "--vcs-ref", "HEAD", str(template_repo), str(destination)
+    )
+    terminal.expect("Name of the dashboard")
+    terminal.type("Interactive dashboard")
+    terminal.expect("Folder holding the nomnom entity YAML files")
+    terminal.type("no-such-folder")
+    terminal.expect(f"entities folder '{destination / 'no-such-folder'}' does not exist; give the folder")
+    terminal.type(str(TPCH))
+    terminal.expect("Default database")
+    terminal.type("sqlite")
+    terminal.expect("How often the backend polls db_events")
+    terminal.type("")
+    assert terminal.wait() == 0, terminal.text
+    assert "Traceback" not in terminal.text
+    answers = (destination / ".copier-answers.yml").read_text()
+    assert f"entities_dir: {TPCH}\n" in answers and "project_name: Interactive dashboard\n" in answers

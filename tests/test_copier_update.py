@@ -8,7 +8,10 @@ updates, as a user would.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +19,10 @@ import pytest
 import yaml
 from copier import run_copy
 
+from tests.support.backend_server import BackendServer
+from tests.support.databases import temporary_database
 from tests.support.paths import TPCH
-from tests.support.projects import copier_cli, generate, update
+from tests.support.projects import copier_cli, generate, run_in_project, update
 from tests.support.template_repo import commit_all, git, is_clean, snapshot_template
 
 
@@ -39,6 +44,23 @@ def _snapshot_names(project: Path) -> list[str]:
     return [entity["name"] for entity in answers["entities_snapshot"]["entities"]]
 
 
+def _add_discount_code(order: Path) -> None:
+    """A new column on Order: a field and its override."""
+    text = order.read_text()
+    text = text.replace(
+        "    - name: comment\n      type: String\n      nullable: true\n    # Not a column",
+        "    - name: comment\n      type: String\n      nullable: true\n"
+        "    - name: discount_code\n      type: String\n      nullable: true\n    # Not a column",
+    )
+    text = text.replace(
+        "      - name: comment\n        type: String\n        nullable: true\n",
+        "      - name: comment\n        type: String\n        nullable: true\n"
+        "      - name: discount_code\n        type: String\n        nullable: true\n",
+    )
+    assert text.count("discount_code") == 2
+    order.write_text(text)
+
+
 HAND_EDIT = "\n## Our team's notes\n\nThe dashboard runs on the ops host.\n"
 
 
@@ -52,19 +74,7 @@ def test_yaml_changes_flow_into_the_project_and_hand_edits_stay(project: Path) -
     commit_all(project, "hand edits")
 
     # Edit: a new column on Order (a field and its override).
-    order = entities / "order.yaml"
-    text = order.read_text()
-    text = text.replace(
-        "    - name: comment\n      type: String\n      nullable: true\n    # Not a column",
-        "    - name: comment\n      type: String\n      nullable: true\n"
-        "    - name: discount_code\n      type: String\n      nullable: true\n    # Not a column",
-    )
-    text = text.replace(
-        "      - name: comment\n        type: String\n        nullable: true\n",
-        "      - name: comment\n        type: String\n        nullable: true\n"
-        "      - name: discount_code\n        type: String\n        nullable: true\n",
-    )
-    order.write_text(text)
+    _add_discount_code(entities / "order.yaml")
     # Add: a new entity.
     (entities / "supplier.yaml").write_text(
         "entity:\n  name: Supplier\n  type: reference\n  fields:\n    - name: supplier_key\n      type: String\n"
@@ -236,7 +246,7 @@ def _old_template(tmp_path: Path) -> tuple[Path, str]:
     current = copier_yml.read_text()
     old = current.replace(
         '  default: ""\n  validator: "{{ database',
-        "  default: \"{{ entities_snapshot.settings.database or 'postgresql' }}\"\n  validator: \"{{ database",
+        '  default: "{{ entities_snapshot.settings.database or \'postgresql\' }}"\n  validator: "{{ database',
     ).replace(
         '  default: ""\n  validator: "{{ poll_interval_ms',
         '  default: "{{ entities_snapshot.settings.poll_interval_ms }}"\n  validator: "{{ poll_interval_ms',
@@ -278,3 +288,127 @@ def test_old_projects_answers_keep_working(tmp_path: Path, poll_answer: str | No
     assert (answers["answers_format"], answers["poll_interval_ms"]) == (2, poll_answer or "")
     assert not list(project.rglob("*.rej"))
     assert "<<<<<<<" not in (project / "README.md").read_text()
+
+
+# --- the generated update command: conflicts and a lost template -------------------------------
+
+
+ORDER_ROW = "| 📦 Order | `orders` |"
+
+
+def _hand_edit_order_row_then_change_its_icon(project: Path) -> None:
+    readme = project / "README.md"
+    assert ORDER_ROW in readme.read_text()
+    readme.write_text(readme.read_text().replace(ORDER_ROW, "| 📦 Order (our main table) | `orders` |"))
+    commit_all(project, "hand edit of the Order row")
+    _edit_dashboard(project, 'icon: "📦"', 'icon: "🧾"')
+    commit_all(project, "a new icon for Order")
+
+
+def test_update_command_succeeds_and_names_the_next_steps(project: Path) -> None:
+    _edit_dashboard(project, "interval_ms: 500", "interval_ms: 250")
+    commit_all(project, "faster polling")
+    result = run_in_project(project, "scripts/update.py")
+    assert result.returncode == 0, result.stderr
+    assert "rebuild the frontend" in result.stdout and "python -m backend.migrate" in result.stdout
+    assert _settings(project)["poll_interval_ms"] == 250
+
+
+@pytest.mark.parametrize(
+    ("arguments", "listed"),
+    [((), "README.md (conflict markers)"), (("--conflict", "rej"), "README.md.rej (rejected changes of README.md)")],
+)
+def test_update_command_fails_and_lists_conflicts(project: Path, arguments: tuple[str, ...], listed: str) -> None:
+    _hand_edit_order_row_then_change_its_icon(project)
+    result = run_in_project(project, "scripts/update.py", *arguments)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "update: copier update left conflicts in 1 file(s); resolve them, then commit:" in result.stderr
+    assert f"\n  {listed}\n" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("../no-such-template", "the template '../no-such-template' recorded in .copier-answers.yml is not found"),
+        (".", "is not a Copier template"),
+    ],
+)
+def test_update_command_with_a_lost_relative_template_says_so_in_one_line(
+    project: Path, source: str, message: str
+) -> None:
+    answers = project / ".copier-answers.yml"
+    text = answers.read_text()
+    recorded = _answers(project)["_src_path"]
+    answers.write_text(text.replace(f"_src_path: {recorded}\n", f"_src_path: {source}\n"))
+    assert _answers(project)["_src_path"] == source
+    commit_all(project, "a relative template path")
+    result = run_in_project(project, "scripts/update.py")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert result.stderr.startswith("update: ") and "set _src_path" in result.stderr
+    assert is_clean(project)
+
+
+# --- stale frontend: the backend serves the model version the page compares -----------------
+
+
+def _built_for(project: Path) -> str:
+    generated = (project / "frontend" / "src" / "generated" / "entities.ts").read_text()
+    found = re.search(r'export const MODEL_VERSION = "([0-9a-f]{16})";', generated)
+    assert found is not None, generated
+    return found.group(1)
+
+
+def test_backend_serves_the_model_version_and_a_build_hint_before_the_first_build(
+    project: Path, tmp_path: Path
+) -> None:
+    built_for = _built_for(project)
+    # A new column: the model changes, so a page built before this update is stale.
+    _add_discount_code(project / "entities" / "order.yaml")
+    commit_all(project, "a new column")
+    update(project)
+    served_by_generated = _built_for(project)
+    assert served_by_generated != built_for
+
+    with temporary_database("sqlite", tmp_path) as db:
+        migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables",
+                                  env={"DATABASE_URL": db.url})  # fmt: skip
+        assert migrated.returncode == 0, migrated.stderr
+        with BackendServer(project, db.url) as server:
+            with urllib.request.urlopen(server.http + "/api/entities", timeout=10) as response:
+                body = json.load(response)
+            # What the rebuilt page compares with; a page built before the update has `built_for`.
+            assert body["model_version"] == served_by_generated != built_for
+            # Never built: `/` says how to build it (503: not the dashboard yet), other paths stay 404.
+            with pytest.raises(urllib.error.HTTPError) as not_built:
+                urllib.request.urlopen(server.http + "/", timeout=10)
+            page = not_built.value.read().decode()
+            assert not_built.value.code == 503
+            assert not_built.value.headers["Content-Type"].startswith("text/html")
+            assert "npm ci" in page and "npm run build" in page and "not built yet" in page
+            assert server.status("/assets/app.js") == 404
+            # Built while the backend runs: served at once, no restart.
+            dist = project / "frontend" / "dist"
+            (dist / "assets").mkdir(parents=True)
+            (dist / "index.html").write_text("<!doctype html><title>the dashboard</title>")
+            with urllib.request.urlopen(server.http + "/", timeout=10) as response:
+                assert response.status == 200 and "the dashboard" in response.read().decode()
+
+
+def test_build_hint_stays_behind_the_token(project: Path, tmp_path: Path) -> None:
+    with temporary_database("sqlite", tmp_path) as db:
+        migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables",
+                                  env={"DATABASE_URL": db.url})  # fmt: skip
+        assert migrated.returncode == 0, migrated.stderr
+        token = "a-long-enough-test-token"
+        with BackendServer(project, db.url, AUTH_TOKEN=token) as server:
+            request = urllib.request.Request(server.http + "/", headers={"Accept": "application/json"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == 401
+            assert "npm" not in refused.value.read().decode()
+            signed_in = urllib.request.Request(server.http + "/", headers={"Authorization": f"Bearer {token}"})
+            with pytest.raises(urllib.error.HTTPError) as not_built:
+                urllib.request.urlopen(signed_in, timeout=10)
+            assert not_built.value.code == 503 and "npm run build" in not_built.value.read().decode()

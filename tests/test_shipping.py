@@ -8,6 +8,7 @@ against the GitHub workflow JSON schema (check-jsonschema); images are not built
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -122,3 +123,36 @@ def test_demo_command_serves_live_rows_and_stops_cleanly() -> None:
     # Nothing it started is left running.
     leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True, check=False)
     assert leftovers.stdout.strip() == "", leftovers.stdout
+
+
+def _pins(text: str, names: tuple[str, ...]) -> dict[str, str]:
+    found = {match[0]: match[1] for match in re.findall(r"([A-Za-z0-9_.-]+)==([0-9][^\s]*)", text)}
+    return {name: found.get(name, "missing") for name in names}
+
+
+def test_update_tools_are_pinned_where_users_install_them(tpch_project: Path) -> None:
+    """`copier update` needs the versions the template is tested with: this repo's requirements-dev.txt."""
+    names = ("copier", "copier-template-extensions")
+    tested = _pins((ROOT / "requirements-dev.txt").read_text(), names)
+    assert "missing" not in tested.values()
+    assert _pins((tpch_project / "requirements-update.txt").read_text(), names) == tested
+    assert _pins((tpch_project / ".github" / "workflows" / "regenerate.yml").read_text(), names) == tested
+    readme = (ROOT / "README.md").read_text()
+    generate_your_own = readme[readme.index("## Generate your own") : readme.index("### Questions")]
+    assert _pins(generate_your_own, names) == tested
+    assert "pip install -r requirements.txt" in generate_your_own and "npm ci" in generate_your_own
+    generated_readme = (tpch_project / "README.md").read_text()
+    updating = generated_readme[generated_readme.index("## Updating") :]
+    assert "pip install -r requirements-update.txt" in updating
+    for step in ("python scripts/update.py", "npm run build", "python -m backend.migrate", "restart the backend"):
+        assert step in updating, step
+
+
+@pytest.mark.parametrize(("arguments", "port"), [((), "8000"), (("PORT=9000",), "9000")])
+def test_make_demo_takes_a_port(arguments: tuple[str, ...], port: str) -> None:
+    result = subprocess.run(
+        ["make", "--dry-run", "--always-make", "demo", *arguments],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f".venv/bin/python scripts/live_demo.py --port {port}\n" in result.stdout
