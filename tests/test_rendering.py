@@ -26,8 +26,8 @@ def test_copy_with_pytest_copie_records_answers_and_renders(copie: Any, template
     project: Path = result.project_dir
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["project_name"] == "Sales Dashboard"
-    assert answers["database"] == "postgresql"  # the default
-    assert answers["poll_interval_ms"] == "500"  # from dashboard.yaml
+    # Not answered: recorded empty, so they follow dashboard.yaml on every update.
+    assert (answers["database"], answers["poll_interval_ms"]) == ("", "")
     assert [e["name"] for e in answers["entities_snapshot"]["entities"]] == [
         "Customer",
         "Order",
@@ -40,6 +40,8 @@ def test_copy_with_pytest_copie_records_answers_and_renders(copie: Any, template
             text = (project / "migrations" / dialect / name).read_text()
             assert "{{" not in text and "{%" not in text
     runtime = json.loads((project / "backend" / "generated" / "entities.json").read_text())
+    # The default database, and the poll interval of dashboard.yaml.
+    assert (runtime["settings"]["database"], runtime["settings"]["poll_interval_ms"]) == ("postgresql", 500)
     assert runtime["entities"][1]["triggers"] == {
         "insert": "dashboard_orders_insert",
         "update": "dashboard_orders_update",
@@ -66,7 +68,12 @@ def test_showcase_quotes_reserved_words(copie: Any, template_repo: Path) -> None
     assert "CREATE OR REPLACE TRIGGER `dashboard_group_insert`" in maria
     # Alert tracks inserts only.
     assert "dashboard_alerts_update" not in my and "dashboard_alerts_insert" in my
-    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["poll_interval_ms"] == "250"
+    # dashboard.yaml's poll interval is used, and followed: the answer stays empty.
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["poll_interval_ms"] == ""
+    assert (
+        json.loads((project / "backend" / "generated" / "entities.json").read_text())["settings"]["poll_interval_ms"]
+        == 250
+    )
 
 
 @pytest.mark.parametrize("database", DIALECTS)

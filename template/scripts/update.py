@@ -114,7 +114,8 @@ def main(argv: list[str]) -> int:
         return result.returncode
     left = conflicts(project, changed_files(project))
     if left:
-        print(f"update: copier update left conflicts in {len(left)} file(s); resolve them, then commit:", file=sys.stderr)
+        count = f"{len(left)} file(s)"
+        print(f"update: copier update left conflicts in {count}; resolve them, then commit:", file=sys.stderr)
         for line in left:
             print(f"  {line}", file=sys.stderr)
         return 1

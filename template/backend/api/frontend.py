@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketClose
@@ -46,6 +46,7 @@ class Frontend:
                 self._files = StaticFiles(directory=self.dist, html=True)
             await self._files(scope, receive, send)
             return
+        response: Response
         if scope["path"] in ("/", "/index.html") and scope.get("method") in ("GET", "HEAD"):
             response = HTMLResponse(NOT_BUILT_PAGE, status_code=503, headers={"Cache-Control": "no-store"})
         else:
