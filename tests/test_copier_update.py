@@ -21,6 +21,7 @@ from copier import run_copy
 
 from tests.support.backend_server import BackendServer
 from tests.support.databases import temporary_database
+from tests.support.frontend import browser_page, install_and_build, node_tool
 from tests.support.paths import TPCH
 from tests.support.projects import copier_cli, generate, run_in_project, update
 from tests.support.template_repo import commit_all, git, is_clean, snapshot_template
@@ -412,3 +413,31 @@ def test_build_hint_stays_behind_the_token(project: Path, tmp_path: Path) -> Non
             with pytest.raises(urllib.error.HTTPError) as not_built:
                 urllib.request.urlopen(signed_in, timeout=10)
             assert not_built.value.code == 503 and "npm run build" in not_built.value.read().decode()
+
+
+def test_page_built_before_an_update_says_to_rebuild(project: Path, tmp_path: Path) -> None:
+    """The whole cycle in Chromium: build, change the YAML, update, and the old page says it is stale."""
+    frontend = project / "frontend"
+    install_and_build(frontend)
+    _add_discount_code(project / "entities" / "order.yaml")
+    commit_all(project, "a new column")
+    assert run_in_project(project, "scripts/update.py").returncode == 0
+
+    with temporary_database("sqlite", tmp_path) as db:
+        migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables",
+                                  env={"DATABASE_URL": db.url})  # fmt: skip
+        assert migrated.returncode == 0, migrated.stderr
+        with BackendServer(project, db.url) as server, browser_page() as page:
+            page.goto(server.http + "/")
+            banner = page.get_by_test_id("stale-build")
+            banner.wait_for(timeout=10_000)
+            assert "This page was built for an older entity model - rebuild the frontend" in banner.inner_text()
+            assert "npm run build" in banner.inner_text()
+            # The rows still show: the banner explains, it does not replace the page.
+            page.get_by_test_id("table-Order").wait_for(timeout=10_000)
+
+            rebuilt = node_tool(frontend, "vite/bin/vite.js", "build")
+            assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+            page.reload()
+            page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+            assert page.get_by_test_id("stale-build").count() == 0
