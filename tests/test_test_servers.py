@@ -94,7 +94,7 @@ def test_configured_servers_must_answer_and_the_mode_must_be_known() -> None:
     assert servers.running() == []
 
 
-INNER_TEST = '''
+INNER_TEST = """
 import json, os, time
 from pathlib import Path
 
@@ -111,7 +111,7 @@ def test_hold_the_servers(tmp_path):
             used[dialect] = {"folder": str(db.server.folder), "port": db.server.port, "url": db.url}
     Path(os.environ["SERVERS_REPORT"]).write_text(json.dumps(used))
     time.sleep(120)
-'''
+"""
 
 
 def test_ctrl_c_during_a_run_stops_and_deletes_its_throwaway_servers(tmp_path: Path) -> None:
