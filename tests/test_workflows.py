@@ -212,7 +212,7 @@ def test_nothing_changed_does_nothing(github: GitHub) -> None:
     assert git(workspace, "status", "--porcelain") == ""
 
 
-@pytest.fixture(params=("postgresql", "mariadb", "sqlite"))
+@pytest.fixture(params=("postgresql", "mysql", "mariadb", "sqlite"))  # mysql: on the MariaDB test server
 def ci_project(request: pytest.FixtureRequest, template_repo: Path, tmp_path: Path) -> Iterator[tuple[str, GitHub]]:
     dialect = str(request.param)
     project = generate(template_repo, tmp_path / "generated", TPCH, database=dialect)
