@@ -159,6 +159,7 @@ class DashboardExtension(Extension):
                 # The bundled database server of a dialect (None for SQLite) and its URLs.
                 "database_server": _services.SERVERS.get,
                 "database_url": _services.database_url,
+                "compose_database_url": _services.compose_database_url,
                 **_sql.FILTERS,
             }
         )
