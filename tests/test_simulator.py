@@ -12,6 +12,7 @@ from backend.db.database import Database
 from backend.db.url import parse_database_url
 from backend.model import Column, Defaults, Entity, Model
 from backend.simulate import Plan, SimulationError, Simulator
+from backend.simulated_values import number_of, numbered_value
 
 from tests.support.databases import MARIADB_HOST, MARIADB_PORT, MARIADB_USER, TestDatabase, temporary_database
 from tests.support.paths import FIXTURES
@@ -246,8 +247,32 @@ def test_plan_follows_the_model_alone() -> None:
     assert plan.links["Parcel"] == ("shipmentId",)  # the parent's key, copied
     assert plan.keys["Shipment"].fresh == {"shipmentId", "trackingNo"}
     assert plan.keys["Parcel"].fresh == frozenset()
+    # Parents that form a cycle: broken above the first, so every entity is still written.
+    one = _entity("One", "ones", "id", (_column("id", "integer", key=True, auto=True),), parent="Two")
+    two = _entity("Two", "twos", "id", (_column("id", "integer", key=True, auto=True),), parent="One")
+    cycle = Plan(_model(one, two))
+    assert [entity.name for entity in cycle.roots] == ["One"] and [e.name for e in cycle.subtree(one)] == ["One", "Two"]
     # A unicity made only of booleans cannot get a new value per row: said before any write.
     flag = _entity("Flag", "flags", "id", (_column("id", "integer", key=True, auto=True), _column("on", "boolean")),
                    unicity_fields=("on",))  # fmt: skip
     with pytest.raises(SimulationError, match=r"entity Flag \(flags\): none of its unicity fields .* on \(boolean\)"):
         Plan(_model(flag))
+
+
+@pytest.mark.parametrize(
+    ("type_", "length"), [("integer", None), ("float", None), ("date", None), ("datetime", None), ("string", None),
+                          ("string", 16), ("string", 8), ("string", 3)],
+)  # fmt: skip
+def test_numbered_keys_are_distinct_and_read_back(type_: str, length: int | None) -> None:
+    """Every key type continues after the largest value found: the n-th value reads back as n."""
+    column = Column("k", type_, False, True, length)  # type: ignore[arg-type]
+    values = [numbered_value(column, "ORD-", number) for number in (1, 2, 99, 999)]
+    assert len(set(values)) == 4 and None not in values
+    assert [number_of(column, "ORD-", value) for value in values] == [1, 2, 99, 999]
+    # A longer text sorts after a shorter one only with the same width: all keys of a column have one.
+    if type_ == "string":
+        texts = [str(value) for value in values]
+        assert len({len(text) for text in texts}) == 1 and sorted(texts) == texts
+    if type_ == "string" and length:
+        assert numbered_value(column, "ORD-", 10**length) is None  # no room left: said, not truncated
+    assert numbered_value(Column("b", "boolean", False, True), "ORD-", 1) is None

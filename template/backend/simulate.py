@@ -83,57 +83,22 @@ class Plan:
     what and through which fields, the reference entities and how each entity's keys stay distinct."""
 
     def __init__(self, model: Model):
-        entities = {entity.name: entity for entity in model.entities}
-        # A reference entity is looked up by a single unicity field that other entities carry.
-        self.references: dict[str, Entity] = {}
-        for entity in model.entities:
-            if entity.kind == "reference" and len(entity.unicity_fields) == 1:
-                key = entity.unicity_fields[0]
-                carriers = [
-                    other
-                    for other in model.entities
-                    if other.name != entity.name and any(c.name == key and not c.primary_key for c in other.columns)
-                ]
-                if carriers and key not in self.references:
-                    self.references[key] = entity
+        self.references = _references(model)
         looked_up = {entity.name for entity in self.references.values()}
         writable = [entity for entity in model.entities if entity.name not in looked_up]
-        # Derived rows follow their parent; the rest (roots, entities without a known parent, reference
-        # data nothing points at) are written as records of their own.
-        self.derived: dict[str, list[Entity]] = {entity.name: [] for entity in writable}
-        self.roots: list[Entity] = []
-        reached: set[str] = set()
-        for entity in writable:
-            if entity.parent in self.derived and entity.parent != entity.name:
-                self.derived[entity.parent].append(entity)
-        for entity in writable:
-            if entity.parent not in self.derived or entity.parent == entity.name:
-                self.roots.append(entity)
-                reached |= self._below(entity)
-        for entity in writable:  # a cycle of parents: break it above the first of its entities
-            if entity.name not in reached:
-                self.roots.append(entity)
-                self.derived[entity.parent] = [e for e in self.derived[entity.parent] if e.name != entity.name]
-                reached |= self._below(entity)
-        self.links: dict[str, tuple[str, ...]] = {}
-        self.keys: dict[str, KeyPlan] = {}
-        for parent in [*writable, *self.references.values()]:
-            for child in self.derived.get(parent.name, []):
-                self.links[child.name] = _link_fields(parent, child)
-        for entity in [*writable, *self.references.values()]:
-            linked = entity.name in self.links and entity not in self.roots
-            self.keys[entity.name] = self._key_plan(entity, entities.get(entity.parent) if linked else None)
+        self.roots, self.derived = _records(writable)
+        self.links = {
+            child.name: _link_fields(parent, child) for parent in writable for child in self.derived[parent.name]
+        }
+        entities = {entity.name: entity for entity in model.entities}
+        self.keys = {
+            entity.name: self._key_plan(entity, entities[entity.parent] if entity.name in self.links else None)
+            for entity in model.entities
+        }
         # A record fixes a reference field to a pooled key unless that field is an entity's fresh key.
         self.pooled = {
             entity.name: frozenset(self.references) - self.keys[entity.name].fresh for entity in model.entities
         }
-
-    def _below(self, entity: Entity, seen: frozenset[str] = frozenset()) -> set[str]:
-        names = {entity.name}
-        for child in self.derived[entity.name]:
-            if child.name not in seen | names:
-                names |= self._below(child, seen | names)
-        return names
 
     def subtree(self, entity: Entity) -> list[Entity]:
         return [entity, *(item for child in self.derived[entity.name] for item in self.subtree(child))]
@@ -147,7 +112,8 @@ class Plan:
         if not unicity or set(unicity) & fresh:
             return KeyPlan(frozenset(fresh))
         links = self.links.get(entity.name, ())
-        if parent is not None and _identifying(parent, links) <= set(unicity):
+        identifying = _identifying(parent, links) if parent is not None else None
+        if identifying is not None and identifying <= set(unicity):
             # Unique per parent already: siblings only need telling apart.
             rest = [_column(entity, name) for name in unicity if name not in links]
             numbered = next((c.name for c in rest if c.type == "integer"), "")
@@ -169,19 +135,66 @@ class Plan:
         return KeyPlan(frozenset(fresh | {choice.name}))
 
 
+def _references(model: Model) -> dict[str, Entity]:
+    """Reference entities by the single unicity field other entities carry (looked up, get-or-create)."""
+    references: dict[str, Entity] = {}
+    for entity in model.entities:
+        if entity.kind != "reference" or len(entity.unicity_fields) != 1:
+            continue
+        key = entity.unicity_fields[0]
+        carried = any(
+            column.name == key and not column.primary_key
+            for other in model.entities
+            if other.name != entity.name
+            for column in other.columns
+        )
+        if carried and key not in references:
+            references[key] = entity
+    return references
+
+
+def _records(entities: list[Entity]) -> tuple[list[Entity], dict[str, list[Entity]]]:
+    """The entities that start a record, and the entities derived from each (following ``parent``).
+
+    Roots, entities without a parent in the model and reference data nothing points at start
+    records of their own; a cycle of parents is broken above the first of its entities.
+    """
+    derived: dict[str, list[Entity]] = {entity.name: [] for entity in entities}
+    for entity in entities:
+        if entity.parent in derived and entity.parent != entity.name:
+            derived[entity.parent].append(entity)
+
+    def below(entity: Entity, seen: set[str]) -> None:
+        seen.add(entity.name)
+        for child in derived[entity.name]:
+            if child.name not in seen:
+                below(child, seen)
+
+    roots = [entity for entity in entities if entity.parent not in derived or entity.parent == entity.name]
+    reached: set[str] = set()
+    for root in roots:
+        below(root, reached)
+    for entity in entities:
+        if entity.name not in reached:
+            roots.append(entity)
+            derived[entity.parent] = [other for other in derived[entity.parent] if other.name != entity.name]
+            below(entity, reached)
+    return roots, derived
+
+
 def _link_fields(parent: Entity, child: Entity) -> tuple[str, ...]:
     """Fields a derived row copies from its parent row: the parent's key or unicity fields it also has."""
     shared = {parent.id_column, *parent.unicity_fields}
     return tuple(c.name for c in child.columns if c.name in shared and not c.primary_key)
 
 
-def _identifying(parent: Entity, links: Sequence[str]) -> set[str]:
-    """The copied fields that single out one parent row; a set no unicity contains when none do."""
+def _identifying(parent: Entity, links: Sequence[str]) -> set[str] | None:
+    """The copied fields that single out one parent row; None when they do not."""
     if parent.unicity_fields and set(parent.unicity_fields) <= set(links):
         return set(parent.unicity_fields)
     if parent.id_column in links:
         return {parent.id_column}
-    return {"\0not-identifying"}
+    return None
 
 
 class Simulator:
