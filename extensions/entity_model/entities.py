@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import ModelError, excerpt
 from .field_types import ColumnType, known_type_names, normalize_type
-from .identifiers import EVENTS_TABLE, identifier_problem
+from .identifiers import EVENTS_TABLE, identifier_problem, split_table
 from .model import ENTITY_KINDS, Column, Entity, EntityKind
 from .yaml_source import Node, load_yaml_file
 
@@ -92,17 +92,18 @@ def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
         if persistence is None:
             continue  # not persisted: nothing to capture
         entity = _build_entity(raw, chain, persistence)
-        if entity.table.lower() in tables:
-            table, other = tables[entity.table.lower()]
+        folded_table = entity.qualified_table.lower()
+        if folded_table in tables:
+            table, other = tables[folded_table]
             problem = (
-                f"table {entity.table!r} is already used by entity {other.name!r} "
+                f"table {entity.qualified_table!r} is already used by entity {other.name!r} "
                 f"in {other.file.name}; two entities cannot share one table"
-                if table == entity.table
-                else f"table {entity.table!r} of entity {raw.name} differs from table {table!r} of entity "
+                if table == entity.qualified_table
+                else f"table {entity.qualified_table!r} of entity {raw.name} differs from table {table!r} of entity "
                 f"{other.name!r} (in {other.file.name}) only by case: {_CASE_CLASH['table']}; rename one"
             )
             raise ModelError(problem, file=raw.file, key=persistence.database_key("conformant_table"))
-        tables[entity.table.lower()] = (entity.table, raw)
+        tables[folded_table] = (entity.qualified_table, raw)
         entities.append(entity)
     return entities
 
@@ -229,8 +230,11 @@ def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persiste
     table_node = persistence.database.get("conformant_table")
     if table_node is None or table_node.value is None:
         raise ModelError("is required", file=raw.file, key=persistence.database_key("conformant_table"))
-    table = _identifier(table_node, "table name")
-    if table == EVENTS_TABLE:
+    try:
+        schema, table = split_table(table_node.as_str())
+    except ValueError as error:
+        raise table_node.error(f"table name {error}") from None
+    if table == EVENTS_TABLE and not schema:
         raise table_node.error(f"table {EVENTS_TABLE!r} is reserved for the dashboard's change log")
     id_node = persistence.database.get("conformant_id_column")
     if id_node is None or id_node.value is None:
@@ -265,6 +269,7 @@ def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persiste
     return Entity(
         name=raw.name,
         table=table,
+        schema=schema,
         id_column=id_column,
         kind=_kind(raw),
         columns=tuple(columns.values()),
