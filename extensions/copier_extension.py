@@ -78,9 +78,26 @@ def entity_snapshot(entities_dir: str, dst_path: PurePath | str) -> str:
         raise _answer_error("entities_dir", entities_dir, problem)
     try:
         folder = _loader.resolve_entities_dir(str(entities_dir), Path(str(dst_path)))
-        return json.dumps(_loader.load_project(folder).to_snapshot(), ensure_ascii=False)
+        model = _loader.load_project(folder)
     except _errors.ModelError as error:
         raise _user_error(error) from None
+    _report_skipped(model)
+    return json.dumps(model.to_snapshot(), ensure_ascii=False)
+
+
+_reported: set[str] = set()
+
+
+def _report_skipped(model: ProjectModel) -> None:
+    """One stderr line per entity the dashboard leaves out, once per run.
+
+    Copier renders this default more than once per ``copier copy``; stderr keeps the
+    lines apart from the files Copier lists on stdout.
+    """
+    for item in model.skipped:
+        if item.line not in _reported:
+            _reported.add(item.line)
+            print(item.line, file=sys.stderr)
 
 
 _models_by_snapshot: dict[str, ProjectModel] = {}
