@@ -57,6 +57,9 @@ _V1_PERSISTENCE_KEYS = ("table", "enabled", "unicity", "indexes", "legacyMapping
 
 MAX_LENGTH = 65_535
 
+# Written on a field instead of under its ``constraints`` (the legacy habit).
+_CONSTRAINT_KEYS = ("nullable", "maxLength", "primaryKey", "indexed", "primary_key", "index", "args")
+
 
 @dataclass(frozen=True)
 class V1Entity:
@@ -134,6 +137,10 @@ def _field(item: Node) -> Node:
     if normalize_type(raw_type) is None:
         raise type_node.error(f"unknown field type {excerpt(raw_type)} (known: {known_v1_type_names()})")
     field: dict[str, Any] = {"name": name, "type": type_node}
+    for key in _CONSTRAINT_KEYS:
+        if key in item.require_mapping():
+            # nomnom would ignore it there: the author meant something the file does not say.
+            raise item.child(key).error("belongs under `constraints` in Entity Schema v1")
     constraints = item.child("constraints")
     if constraints.value is not None:
         constraints.require_mapping()
