@@ -81,22 +81,23 @@ def entity_snapshot(entities_dir: str, dst_path: PurePath | str) -> str:
         model = _loader.load_project(folder)
     except _errors.ModelError as error:
         raise _user_error(error) from None
-    _report_skipped(model)
+    _report_skipped(model, str(dst_path))
     return json.dumps(model.to_snapshot(), ensure_ascii=False)
 
 
-_reported: set[str] = set()
+_reported: set[tuple[str, str]] = set()
 
 
-def _report_skipped(model: ProjectModel) -> None:
-    """One stderr line per entity the dashboard leaves out, once per run.
+def _report_skipped(model: ProjectModel, destination: str) -> None:
+    """One stderr line per entity the dashboard leaves out, once per generated project.
 
-    Copier renders this default more than once per ``copier copy``; stderr keeps the
-    lines apart from the files Copier lists on stdout.
+    Copier may render this default more than once per ``copier copy``; stderr keeps the
+    lines apart from the files Copier lists on stdout. (``copier update`` does not
+    render it: the update migration, refresh_snapshot.py, prints the lines then.)
     """
     for item in model.skipped:
-        if item.line not in _reported:
-            _reported.add(item.line)
+        if (destination, item.line) not in _reported:
+            _reported.add((destination, item.line))
             print(item.line, file=sys.stderr)
 
 
