@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -346,3 +347,23 @@ def test_old_snapshots_without_skipped_entities_still_load(tpch: ProjectModel) -
 def test_v1_types(raw: str, expected: str) -> None:
     """Every type of ENTITY_SCHEMA_V1.md's type system."""
     assert normalize_type(raw) == (expected, False)
+
+
+@pytest.mark.parametrize(
+    ("derivation", "parent"),
+    [
+        ("    parent: LoadNote\n", "LoadNote"),
+        ("    parents:\n      - name: note\n        entity: LoadNote\n", "LoadNote"),
+        ("    parents:\n      - {name: a, entity: LoadNote}\n      - {name: b, entity: StagingOrder}\n", ""),
+        ("    repeatedFor: {entity: LoadNote, field: lines, itemName: line}\n", "LoadNote"),
+    ],
+    ids=["parent", "one-of-parents", "two-parents", "repeated-for"],
+)
+def test_v1_derivation_gives_the_parent(tmp_path: Path, derivation: str, parent: str) -> None:
+    shutil.copytree(V1_STAGING, tmp_path / "entities")
+    (tmp_path / "entities" / "child.yaml").write_text(
+        "apiVersion: nomnom.io/v1\nkind: Entity\nmetadata: {name: NoteChild}\n"
+        "spec:\n  type: derived\n  derivation:\n" + derivation + "  persistence: {table: note_children}\n"
+    )
+    child = load_project(tmp_path / "entities").entity("NoteChild")
+    assert (child.kind, child.parent, child.column_names) == ("derived", parent, ("id",))
