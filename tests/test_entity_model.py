@@ -367,3 +367,13 @@ def test_v1_derivation_gives_the_parent(tmp_path: Path, derivation: str, parent:
     )
     child = load_project(tmp_path / "entities").entity("NoteChild")
     assert (child.kind, child.parent, child.column_names) == ("derived", parent, ("id",))
+
+
+def test_a_v1_id_field_is_written_by_the_application(tmp_path: Path) -> None:
+    """to_legacy's `autogenerate_conformant_id: false`: nomnom extracts and writes an `id` field itself."""
+    text = (V1_STAGING / "load_note.yaml").read_text()
+    (tmp_path / "load_note.yaml").write_text(
+        text.replace("  fields:\n", "  fields:\n    - name: id\n      type: bigint\n")
+    )
+    note = load_project(tmp_path).entity("LoadNote")
+    assert (note.id_column, note.columns[0]) == ("id", Column("id", "integer", primary_key=True))

@@ -134,4 +134,3 @@ def test_skipped_entities_are_named_once_by_copy_and_update(template_repo: Path,
 def test_nothing_skipped_means_no_section(projects: _Projects) -> None:
     assert "Entities not shown" not in (projects["tpch"] / "README.md").read_text()
     assert "Entities not shown" in (projects["v1"] / "README.md").read_text()
-
