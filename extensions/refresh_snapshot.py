@@ -36,6 +36,8 @@ def refresh(answers_file: Path, project_root: Path) -> None:
     if not isinstance(entities_dir, str):
         raise ModelError("has no entities_dir answer", file=answers_file.name)
     model = load_project(resolve_entities_dir(entities_dir, project_root))
+    for item in model.skipped:
+        print(item.line, file=sys.stderr)
     # Before the snapshot is replaced: an old project's answers are compared with the
     # dashboard.yaml they were taken from.
     follow_dashboard_yaml(answers)

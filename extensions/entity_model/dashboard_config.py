@@ -12,7 +12,8 @@ from typing import Any
 
 from .errors import ModelError, excerpt
 from .folder import require_inside
-from .model import DEFAULT_MAX_RECORDS, DIALECTS, EVENT_TYPES, Dialect, Entity, EventType, Features, Settings
+from .identifiers import COLUMN_NAME_STYLES, ColumnNames, spelled
+from .model import DEFAULT_MAX_RECORDS, DIALECTS, EVENT_TYPES, Column, Dialect, Entity, EventType, Features, Settings
 from .presentation import HEX_COLOR, default_color, default_display_fields, default_icon
 from .yaml_source import Node, load_yaml_file
 
@@ -43,6 +44,7 @@ class EntityDisplay:
     display_fields: tuple[str, ...] | None = None
     max_records: int | None = None
     event_types: tuple[EventType, ...] | None = None
+    column_names: ColumnNames | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class DashboardConfig:
     max_records: int
     entities: dict[str, EntityDisplay]
     file: Path | None
+    column_names: ColumnNames = "as_written"
+    """How the tables spell the fields' columns (see :func:`.identifiers.spelled`)."""
 
 
 def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
@@ -71,7 +75,17 @@ def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
     if root.value is None:
         return DashboardConfig(_DEFAULTS, EVENT_TYPES, DEFAULT_MAX_RECORDS, {}, path)
     root.reject_unknown_keys(
-        {"database", "include_reference", "polling", "ports", "event_types", "entities", "features", "max_records"}
+        {
+            "database",
+            "include_reference",
+            "polling",
+            "ports",
+            "event_types",
+            "entities",
+            "features",
+            "max_records",
+            "column_names",
+        }
     )
 
     sections = {
@@ -109,6 +123,7 @@ def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
         max_records=root.int_or("max_records", DEFAULT_MAX_RECORDS, *MAX_RECORDS_RANGE),
         entities=entities,
         file=path,
+        column_names=_column_names(root.child("column_names")) if root.has("column_names") else "as_written",
     )
 
 
@@ -143,14 +158,49 @@ def _apply_display(entity: Entity, display: EntityDisplay | None, config: Dashbo
     def chosen(value: Any, default: Any) -> Any:
         return default if value is None else value
 
+    style = chosen(display and display.column_names, config.column_names)
+    columns = _spelled_columns(entity, style, display.node if display and display.column_names else None, config)
     return replace(
         entity,
+        columns=columns,
         color=chosen(display and display.color, default_color(entity.name)),
         icon=chosen(display and display.icon, default_icon(entity.name)),
         display_fields=display_fields,
         max_records=chosen(display and display.max_records, config.max_records),
         event_types=chosen(display and display.event_types, config.event_types),
     )
+
+
+def _spelled_columns(
+    entity: Entity, style: ColumnNames, entity_node: Node | None, config: DashboardConfig
+) -> tuple[Column, ...]:
+    """The columns with their SQL spelling; two fields spelled alike are an error."""
+    columns: list[Column] = []
+    taken: dict[str, str] = {}
+    for column in entity.columns:
+        sql = spelled(column.name, style)
+        # MySQL, MariaDB and SQLite compare column names without case.
+        twin = taken.get(sql.lower())
+        if twin is not None:
+            where = entity_node.child("column_names") if entity_node is not None else None
+            message = (
+                f"column_names {style} spells fields {twin!r} and {column.name!r} of entity {entity.name} "
+                f"both as {sql!r}"
+            )
+            if where is not None:
+                raise where.error(message)
+            raise ModelError(message, file=config.file, key="dashboard.column_names")
+        taken[sql.lower()] = column.name
+        columns.append(replace(column, sql_name="" if sql == column.name else sql))
+    return tuple(columns)
+
+
+def _column_names(node: Node) -> ColumnNames:
+    value = node.as_str()
+    for style in COLUMN_NAME_STYLES:
+        if value == style:
+            return style
+    raise node.error(f"unknown column_names {excerpt(value)} (expected one of {', '.join(COLUMN_NAME_STYLES)})")
 
 
 def _section(root: Node, key: str, allowed: set[str]) -> Node:
@@ -195,7 +245,7 @@ def _event_types(node: Node) -> tuple[EventType, ...]:
 
 
 def _entity_display(item: Node) -> EntityDisplay:
-    item.reject_unknown_keys({"name", "color", "icon", "display_fields", "max_records", "event_types"})
+    item.reject_unknown_keys({"name", "color", "icon", "display_fields", "max_records", "event_types", "column_names"})
     color = None
     if item.has("color"):
         color = item.child("color").as_str()
@@ -214,4 +264,5 @@ def _entity_display(item: Node) -> EntityDisplay:
         display_fields=display_fields,
         max_records=item.child("max_records").as_int(*MAX_RECORDS_RANGE) if item.has("max_records") else None,
         event_types=_event_types(item.child("event_types")) if item.has("event_types") else None,
+        column_names=_column_names(item.child("column_names")) if item.has("column_names") else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Literal, get_args
 
 from .errors import excerpt
 
@@ -30,6 +31,41 @@ def identifier_problem(name: str) -> str | None:
     if len(name) > MAX_IDENTIFIER_LENGTH:
         return f"{excerpt(name)} is longer than {MAX_IDENTIFIER_LENGTH} characters"
     return None
+
+
+def split_table(text: str) -> tuple[str, str]:
+    """``"staging.orders"`` -> ``("staging", "orders")``; ``"orders"`` -> ``("", "orders")``.
+
+    Raises ValueError naming the part that cannot be used.
+    """
+    parts = text.split(".")
+    if len(parts) > 2:
+        raise ValueError(f"{excerpt(text)} has more than one dot (write schema.table or table)")
+    for part in parts:
+        problem = identifier_problem(part)
+        if problem:
+            raise ValueError(problem if len(parts) == 1 else f"in {excerpt(text)}, {problem}")
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
+
+
+ColumnNames = Literal["as_written", "lower_case", "snake_case"]
+COLUMN_NAME_STYLES: tuple[ColumnNames, ...] = get_args(ColumnNames)
+
+# Word boundaries as nomnom's to_snake_case (the Rust crate convert_case) finds
+# them: lower->Upper, an acronym's end (HTTPCode -> HTTP|Code), letter<->digit.
+_WORD_BOUNDARY = re.compile(
+    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])"
+)
+
+
+def spelled(name: str, style: ColumnNames) -> str:
+    """A field name as a table spells its column under dashboard.yaml's ``column_names``."""
+    if style == "lower_case":
+        return name.lower()
+    if style == "snake_case":
+        words = [word for part in name.split("_") for word in _WORD_BOUNDARY.split(part) if word]
+        return "_".join(word.lower() for word in words)
+    return name
 
 
 def owned_name(table: str, suffix: str) -> str:
