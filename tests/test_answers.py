@@ -15,8 +15,9 @@ import yaml
 
 from extensions.entity_model.answers import answer_problem, entities_glob
 from extensions.entity_model.encoders import one_line, toml_string, yaml_string
+from tests.support.databases import temporary_database
 from tests.support.paths import COMPOSE, TPCH
-from tests.support.projects import copier_cli, generate
+from tests.support.projects import copier_cli, generate, run_in_project
 from tests.support.template_repo import commit_all
 
 BIN = Path(sys.executable).parent
@@ -208,3 +209,21 @@ def test_entities_dir_with_shell_or_quote_characters_is_refused(
     )  # fmt: skip
     assert result.returncode != 0
     _assert_refused(result.stderr, f"answer entities_dir={value!r}: may hold only letters, digits", destination)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "scheme"),
+    [("postgresql", "postgresql+psycopg"), ("mariadb", "mariadb+pymysql"), ("mysql", "mysql+pymysql")],
+)
+def test_driver_qualified_database_urls_work_against_the_real_server(
+    tpch_project: Path, tmp_path: Path, dialect: str, scheme: str
+) -> None:
+    """A URL written for SQLAlchemy (`mysql+pymysql://`, `postgresql+psycopg://`) migrates like the plain one."""
+    with temporary_database(dialect, tmp_path) as db:
+        url = scheme + db.url[db.url.index("://") :]
+        result = run_in_project(tpch_project, "-m", "backend.migrate", "--create-entity-tables",
+                                env={"DATABASE_URL": url})  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        # The change capture works through that URL's server: an insert is logged.
+        db.insert("customers", {"customer_key": "C-URL", "name": "Url", "account_balance": 1.5})
+        assert db.query("SELECT entity, event_type FROM db_events") == [("Customer", "insert")]
