@@ -328,6 +328,40 @@ def test_update_command_fails_and_lists_conflicts(project: Path, arguments: tupl
     assert "Traceback" not in result.stderr
 
 
+def test_update_command_never_moves_a_hand_edit_to_another_entitys_identical_block(project: Path) -> None:
+    """Customer's and Order's `comment` columns render identically: with Copier's default of 3
+    context lines an edit of Order's was re-applied to Customer's without a conflict."""
+    model_file = project / "backend" / "generated" / "entities.json"
+    text = model_file.read_text()
+    order_at = text.index('"name": "Order"')
+    comment_at = text.index('"name": "comment"', order_at)
+    doc_at = text.index('"doc": ""', comment_at)
+    model_file.write_text(text[:doc_at] + '"doc": "Typed by the clerk"' + text[doc_at + len('"doc": ""') :])
+    commit_all(project, "hand-written doc of Order.comment")
+    order_yaml = project / "entities" / "order.yaml"
+    order_yaml.write_text(
+        order_yaml.read_text().replace(
+            "      - name: comment\n        type: String\n        nullable: true\n",
+            "      - name: comment\n        type: String\n        nullable: true\n        doc: Free text\n",
+        )
+    )
+    commit_all(project, "the YAML documents Order.comment")
+
+    result = run_in_project(project, "scripts/update.py")
+
+    entities = _entities(project) if result.returncode == 0 else {}
+    customer_docs = [line for line in model_file.read_text().splitlines() if "Typed by the clerk" in line]
+    if result.returncode == 0:
+        order_comment = next(c for c in entities["Order"]["columns"] if c["name"] == "comment")
+        customer_comment = next(c for c in entities["Customer"]["columns"] if c["name"] == "comment")
+        assert customer_comment["doc"] == "", "the hand edit landed on Customer"
+        assert order_comment["doc"] in ("Typed by the clerk", "Free text")
+    else:
+        assert result.returncode == 1, result.stderr
+        assert "backend/generated/entities.json" in result.stderr
+        assert len(customer_docs) <= 2  # ours and theirs in the conflict, nowhere else
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [

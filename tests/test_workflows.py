@@ -142,9 +142,8 @@ def test_an_entity_change_is_pushed_as_a_branch_and_a_pull_request(github: GitHu
     assert run.ok, run.output
     assert run.skipped == ["actions/checkout@v4", "actions/setup-python@v5"]
     assert _regenerated_steps(run) == [
-        "pip install copier==9.19.1 copier-template-extensions==0.3.4",
+        "pip install -r requirements-update.txt",
         "copier update",
-        "Fail on conflicts",
         "Open a pull request",
     ]
     assert github.branches() == {"main", BRANCH}
@@ -191,9 +190,9 @@ def test_a_conflicting_hand_edit_fails_and_names_the_file(github: GitHub) -> Non
 
     assert not run.ok
     failed = run.steps[-1]
-    assert failed.name == "Fail on conflicts" and failed.returncode == 1, run.output
-    listed = failed.output.split("could not merge your edits into these files:\n", 1)[1].split("\nRun ", 1)[0]
-    assert listed == "docs/entities/Order.md"
+    assert failed.name == "copier update" and failed.returncode == 1, run.output
+    listed = failed.output.split("left conflicts in 1 file(s); resolve them, then commit:\n", 1)[1].split("\n", 1)[0]
+    assert listed == "  docs/entities/Order.md.rej (rejected changes of docs/entities/Order.md)"
     assert "+| `comment` | string | yes |  | Notes typed by the clerk |" in failed.output  # the rejected hunk
     assert github.branches() == {"main"}
     assert github.gh_calls() == []

@@ -2,7 +2,7 @@
 
 Run from the project's root, with everything committed::
 
-    python scripts/update.py                                  # copier update --trust --defaults
+    python scripts/update.py                                  # copier update --trust --defaults -c 12
     python scripts/update.py --data poll_interval_ms=200      # extra arguments go to `copier update`
 
 It checks that the template recorded in ``.copier-answers.yml`` (``_src_path``) can be
@@ -30,6 +30,10 @@ NEXT_STEPS = (
 # A template given as a URL or a git remote, rather than a folder on this machine.
 _REMOTE = re.compile(r"^([a-z][a-z0-9+.-]*://|gh:|gl:|[^/]+@[^/]+:)", re.IGNORECASE)
 _MARKERS = (b"<<<<<<< ", b"=======", b">>>>>>> ")
+CONTEXT_LINES = "12"
+"""Copier's default of 3 lines lets a hand edit in one of several identical blocks (a column's
+doc in entities.json, say) be re-applied to another block without a conflict; 12 lines tie an
+edit to its own entity, and an edit that cannot be placed exactly becomes a conflict."""
 
 
 class UpdateError(Exception):
@@ -107,7 +111,11 @@ def main(argv: list[str]) -> int:
     if problem is not None:
         print(f"update: {problem}", file=sys.stderr)
         return 2
-    command = [sys.executable, "-m", "copier", "update", "--trust", "--defaults", *argv]
+    context = [] if any(arg in ("-c", "--context-lines") or arg.startswith("--context-lines=") for arg in argv) else [
+        "--context-lines",
+        CONTEXT_LINES,
+    ]
+    command = [sys.executable, "-m", "copier", "update", "--trust", "--defaults", *context, *argv]
     result = subprocess.run(command, cwd=project, check=False)  # noqa: S603 - our own command line
     if result.returncode != 0:
         print(f"update: copier update failed (exit code {result.returncode}); see its message above", file=sys.stderr)
