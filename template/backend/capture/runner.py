@@ -37,7 +37,7 @@ OLD_VALUES_COLUMN = "old_values"
 _ADD_OLD_VALUES = {
     "postgresql": "ALTER TABLE db_events ADD COLUMN old_values JSON",
     "mysql": "ALTER TABLE db_events ADD COLUMN old_values JSON NULL",
-    "sqlite": "ALTER TABLE db_events ADD COLUMN old_values TEXT CHECK (json_valid(old_values))",
+    "sqlite": "ALTER TABLE db_events ADD COLUMN old_values TEXT CHECK (old_values IS NULL OR json_valid(old_values))",
 }
 """Upgrades a db_events created before updates carried their old values (instant on all three:
 a nullable column without a default, added at the end as 001_db_events.sql has it)."""
