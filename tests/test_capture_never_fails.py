@@ -22,7 +22,6 @@ import pymysql
 import pytest
 
 from tests.support.capture import create_readings
-from tests.support.events import events_with_old
 from tests.support.databases import (
     MARIADB_HOST,
     MARIADB_PORT,
@@ -30,6 +29,7 @@ from tests.support.databases import (
     TestDatabase,
     temporary_database,
 )
+from tests.support.events import events_with_old
 from tests.support.projects import run_in_project
 
 DEEP_JSON = "[" * 31 + "]" * 31
