@@ -232,3 +232,125 @@ def test_sqlite_refuses_a_schema_qualified_table(staging_project: Path, tmp_path
             refusal,
         ]
         assert database.table_names() == set()
+
+
+# -- column spellings -------------------------------------------------------------
+
+CAMEL_FIELDS = ("orderCode", "customerName", "totalAmount", "placedAt")
+"""The fixture's fields whose lower_case and snake_case spellings differ from the field name."""
+
+
+def _orders_ddl(dialect: str, table: str, spell: dict[str, str]) -> str:
+    """CREATE TABLE for StagingOrder with each column named ``spell.get(field, field)``."""
+    mysql = dialect in ("mysql", "mariadb")
+    types = {
+        "orderCode": "VARCHAR(40) NOT NULL PRIMARY KEY",
+        "customerName": "VARCHAR(100) NOT NULL",
+        "totalAmount": "DOUBLE" if mysql else "DOUBLE PRECISION" if dialect == "postgresql" else "REAL",
+        "order": "BIGINT",
+        "group": "VARCHAR(40)",
+        "select": "BOOLEAN",
+        "placedAt": "DATETIME(6)" if mysql else "TIMESTAMP" if dialect == "postgresql" else "TEXT",
+        "details": "JSON" if mysql else "JSONB" if dialect == "postgresql" else "TEXT",
+    }
+    q = (lambda name: f"`{name}`") if mysql else (lambda name: f'"{name}"')
+    return f"CREATE TABLE {table} ({', '.join(f'{q(spell.get(f, f))} {sql}' for f, sql in types.items())})"
+
+
+@pytest.fixture(scope="module")
+def snake_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture on a bare `camel_orders` whose columns are in snake_case, as nomnom's worker creates them."""
+    base = tmp_path_factory.mktemp("snake")
+    entities = fixture_copy(base / "entities", "camel_", "dashboard:\n  column_names: snake_case\n")
+    return generate(template_repo, base / "snake-dashboard", entities)
+
+
+@pytest.fixture(params=("postgresql", "mariadb", "sqlite"))
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDatabase]:
+    with temporary_database(request.param, tmp_path) as database:
+        yield database
+
+
+def test_snake_case_columns_are_created_and_captured_under_the_field_names(
+    snake_project: Path, any_db: TestDatabase
+) -> None:
+    database = any_db
+    code, _, err = migrate(snake_project, database, "--create-entity-tables")
+    assert code == 0, err
+    if database.dialect == "sqlite":
+        live = [str(row[1]) for row in database.query("PRAGMA table_info(camel_orders)")]
+    else:
+        where = "table_schema = current_schema()" if database.dialect == "postgresql" else "TABLE_SCHEMA = DATABASE()"
+        live = [
+            str(row[0])
+            for row in database.query(
+                "SELECT column_name FROM information_schema.columns "
+                f"WHERE {where} AND table_name = 'camel_orders' ORDER BY ordinal_position"
+            )
+        ]
+    assert live == ["order_code", "customer_name", "total_amount", "order", "group", "select", "placed_at", "details"]
+    q, mark = database.quote, database.placeholder
+    database.execute(
+        f"INSERT INTO camel_orders ({q('order_code')}, {q('customer_name')}, {q('total_amount')}) "
+        f"VALUES ({mark}, {mark}, {mark})",
+        ("S-1", "snake", 2.5),
+    )
+    database.execute(f"UPDATE camel_orders SET {q('order_code')} = {mark}, {q('order')} = 7", ("S-2",))
+    events = events_with_old(database)
+    nulls = dict.fromkeys(("order", "group", "select", "placedAt", "details"))
+    row = {"orderCode": "S-1", "customerName": "snake", "totalAmount": 2.5, **nulls}
+    assert [(e["event_type"], e["payload"], e["changed_columns"], e["old_values"]) for e in events] == [
+        ("insert", row, None, None),
+        (
+            "update",
+            {**row, "orderCode": "S-2", "order": 7},
+            ["orderCode", "order"],
+            {"orderCode": "S-1", "order": None},
+        ),
+    ]
+
+
+def test_columns_spelled_as_the_fields_under_snake_case_are_refused_naming_what_was_found(
+    snake_project: Path, any_db: TestDatabase
+) -> None:
+    database = any_db
+    database.execute(_orders_ddl(database.dialect, "camel_orders", {}))
+    code, out, err = migrate(snake_project, database, "--create-entity-tables")
+    assert code == 1 and out == ""
+    snake = {"orderCode": "order_code", "customerName": "customer_name", "totalAmount": "total_amount",
+             "placedAt": "placed_at"}  # fmt: skip
+    assert err.splitlines()[:-1] == [
+        f'error: StagingOrder.{field}: camel_orders has no column "{snake[field]}" but has {field} (spelled as the '
+        "field): set column_names: as_written for this entity in dashboard.yaml, run copier update, then migrate"
+        for field in CAMEL_FIELDS
+    ]
+    assert database.table_names() == {"camel_orders"}  # nothing created, no trigger, no db_events
+    assert database.trigger_names() == set()
+
+
+def test_columns_folded_to_lower_case(staging_project: Path, server_db: TestDatabase) -> None:
+    """PostgreSQL refuses, naming the spelling it found; MariaDB compares names without case and captures."""
+    database = server_db
+    create = "CREATE SCHEMA" if database.dialect == "postgresql" else "CREATE DATABASE"
+    database.execute(f"{create} {database.quote(SCHEMA)}")
+    folded = {field: field.lower() for field in CAMEL_FIELDS}
+    database.execute(_orders_ddl(database.dialect, f"{database.quote(SCHEMA)}.{database.quote('orders')}", folded))
+    code, out, err = migrate(staging_project, database, "--create-entity-tables")
+    if database.dialect == "postgresql":
+        assert code == 1 and out == ""
+        assert err.splitlines()[:-1] == [
+            f'error: StagingOrder.{field}: {SCHEMA}.orders has no column "{field}" but has {field.lower()} (folded '
+            "to lower case): set column_names: lower_case for this entity in dashboard.yaml, run copier update, "
+            "then migrate"
+            for field in CAMEL_FIELDS
+        ]
+        assert database.table_names() == set() and database.trigger_names() == set()
+        return
+    assert code == 0, err
+    Writer(database).run([("INSERT INTO orders (ordercode, customername) VALUES (%s, %s)", ("F-1", "folded"))])
+    (event,) = database.events()
+    assert event["payload"] == {
+        "orderCode": "F-1",
+        "customerName": "folded",
+        **dict.fromkeys(("totalAmount", "order", "group", "select", "placedAt", "details")),
+    }
