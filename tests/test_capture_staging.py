@@ -253,8 +253,9 @@ def _orders_ddl(dialect: str, table: str, spell: dict[str, str]) -> str:
         "placedAt": "DATETIME(6)" if mysql else "TIMESTAMP" if dialect == "postgresql" else "TEXT",
         "details": "JSON" if mysql else "JSONB" if dialect == "postgresql" else "TEXT",
     }
-    q = (lambda name: f"`{name}`") if mysql else (lambda name: f'"{name}"')
-    return f"CREATE TABLE {table} ({', '.join(f'{q(spell.get(f, f))} {sql}' for f, sql in types.items())})"
+    mark = "`" if mysql else '"'
+    body = ", ".join(f"{mark}{spell.get(field, field)}{mark} {sql}" for field, sql in types.items())
+    return f"CREATE TABLE {table} ({body})"
 
 
 @pytest.fixture(scope="module")
