@@ -215,15 +215,17 @@ POSTGRESQL = SqlDialect(
     event_columns="id, entity, event_type, CAST(payload AS text) AS payload, "
     "CAST(changed_columns AS text) AS changed_columns, CAST(old_values AS text) AS old_values, created_at",
     # Domains are read as their base type; every enum type is "enum".
-    columns_query=lambda schemas: "SELECT CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname END "
-    "AS table_schema, c.relname AS table_name, a.attname AS column_name, "
-    "format_type(a.atttypid, a.atttypmod) AS declared_type, "
-    "CASE WHEN b.typtype = 'e' THEN 'enum' ELSE format_type(b.oid, NULL) END AS type_key "
-    "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
-    "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
-    f"WHERE n.nspname IN (current_schema(){_literals(schemas)}) "
-    "AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
+    columns_query=lambda schemas: (
+        "SELECT CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname END "
+        "AS table_schema, c.relname AS table_name, a.attname AS column_name, "
+        "format_type(a.atttypid, a.atttypmod) AS declared_type, "
+        "CASE WHEN b.typtype = 'e' THEN 'enum' ELSE format_type(b.oid, NULL) END AS type_key "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+        f"WHERE n.nspname IN (current_schema(){_literals(schemas)}) "
+        "AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
+    ),
     type_family=_postgresql_family,
     case_insensitive_columns=False,
     model_column_type=_postgresql_column_type,
@@ -240,8 +242,10 @@ POSTGRESQL = SqlDialect(
     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
     "AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
     current_schema_query="SELECT current_schema()",
-    drop_trigger=lambda name, schema, table: f"DROP TRIGGER IF EXISTS {_quote_double(name)} ON "
-    + (f"{_quote_double(schema)}.{_quote_double(table)}" if schema else _quote_double(table)),
+    drop_trigger=lambda name, schema, table: (
+        f"DROP TRIGGER IF EXISTS {_quote_double(name)} ON "
+        + (f"{_quote_double(schema)}.{_quote_double(table)}" if schema else _quote_double(table))
+    ),
 )
 
 
@@ -253,11 +257,13 @@ def _mysql_family(name: Dialect) -> SqlDialect:
         driver_options=_mysql_options,
         returning=False,
         event_columns="id, entity, event_type, payload, changed_columns, old_values, created_at",
-        columns_query=lambda schemas: "SELECT IF(c.TABLE_SCHEMA = DATABASE(), '', c.TABLE_SCHEMA) AS table_schema, "
-        "c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name, "
-        "c.COLUMN_TYPE AS declared_type, c.DATA_TYPE AS type_key FROM information_schema.COLUMNS c "
-        "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
-        f"WHERE c.TABLE_SCHEMA IN (DATABASE(){_literals(schemas)}) AND t.TABLE_TYPE = 'BASE TABLE'",
+        columns_query=lambda schemas: (
+            "SELECT IF(c.TABLE_SCHEMA = DATABASE(), '', c.TABLE_SCHEMA) AS table_schema, "
+            "c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name, "
+            "c.COLUMN_TYPE AS declared_type, c.DATA_TYPE AS type_key FROM information_schema.COLUMNS c "
+            "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
+            f"WHERE c.TABLE_SCHEMA IN (DATABASE(){_literals(schemas)}) AND t.TABLE_TYPE = 'BASE TABLE'"
+        ),
         type_family=_mysql_family_of,
         case_insensitive_columns=True,
         model_column_type=_mysql_column_type,
@@ -272,8 +278,10 @@ def _mysql_family(name: Dialect) -> SqlDialect:
         "TABLE_NAME AS name, TABLE_ROWS AS estimate FROM information_schema.TABLES "
         "WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')",
         current_schema_query="SELECT DATABASE()",
-        drop_trigger=lambda trigger, schema, table: "DROP TRIGGER IF EXISTS "
-        + (f"{_quote_backtick(schema)}.{_quote_backtick(trigger)}" if schema else _quote_backtick(trigger)),
+        drop_trigger=lambda trigger, schema, table: (
+            "DROP TRIGGER IF EXISTS "
+            + (f"{_quote_backtick(schema)}.{_quote_backtick(trigger)}" if schema else _quote_backtick(trigger))
+        ),
     )
 
 
@@ -285,14 +293,15 @@ SQLITE = SqlDialect(
     returning=True,
     event_columns="id, entity, event_type, payload, changed_columns, old_values, created_at",
     # No schemas: the runner refuses a schema-qualified table before it asks.
-    columns_query=lambda schemas: "SELECT '' AS table_schema, m.name AS table_name, p.name AS column_name, "
-    "p.type AS declared_type, p.type AS type_key FROM sqlite_master m JOIN pragma_table_info(m.name) p "
-    "WHERE m.type = 'table'",
+    columns_query=lambda schemas: (
+        "SELECT '' AS table_schema, m.name AS table_name, p.name AS column_name, "
+        "p.type AS declared_type, p.type AS type_key FROM sqlite_master m JOIN pragma_table_info(m.name) p "
+        "WHERE m.type = 'table'"
+    ),
     type_family=_sqlite_family,
     case_insensitive_columns=True,
     model_column_type=_sqlite_column_type,
-    triggers_query="SELECT name, '' AS table_schema, tbl_name AS table_name FROM sqlite_master "
-    "WHERE type = 'trigger'",
+    triggers_query="SELECT name, '' AS table_schema, tbl_name AS table_name FROM sqlite_master WHERE type = 'trigger'",
     trigger_functions_query=None,
     row_estimates_query=None,
     current_schema_query=None,
