@@ -14,7 +14,7 @@ describe("an update's old values in the entity table", () => {
         title="Order"
         testId="order"
         events={[update, orderEvent(1)]}
-        columns={entity.columns}
+        columns={entity?.columns ?? []}
         autoScroll={false}
         exportCsv={false}
       />,
