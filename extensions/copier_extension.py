@@ -78,9 +78,27 @@ def entity_snapshot(entities_dir: str, dst_path: PurePath | str) -> str:
         raise _answer_error("entities_dir", entities_dir, problem)
     try:
         folder = _loader.resolve_entities_dir(str(entities_dir), Path(str(dst_path)))
-        return json.dumps(_loader.load_project(folder).to_snapshot(), ensure_ascii=False)
+        model = _loader.load_project(folder)
     except _errors.ModelError as error:
         raise _user_error(error) from None
+    _report_skipped(model, str(dst_path))
+    return json.dumps(model.to_snapshot(), ensure_ascii=False)
+
+
+_reported: set[tuple[str, str]] = set()
+
+
+def _report_skipped(model: ProjectModel, destination: str) -> None:
+    """One stderr line per entity the dashboard leaves out, once per generated project.
+
+    Copier may render this default more than once per ``copier copy``; stderr keeps the
+    lines apart from the files Copier lists on stdout. (``copier update`` does not
+    render it: the update migration, refresh_snapshot.py, prints the lines then.)
+    """
+    for item in model.skipped:
+        if (destination, item.line) not in _reported:
+            _reported.add((destination, item.line))
+            print(item.line, file=sys.stderr)
 
 
 _models_by_snapshot: dict[str, ProjectModel] = {}
@@ -159,6 +177,7 @@ class DashboardExtension(Extension):
                 # The bundled database server of a dialect (None for SQLite) and its URLs.
                 "database_server": _services.SERVERS.get,
                 "database_url": _services.database_url,
+                "compose_database_url": _services.compose_database_url,
                 **_sql.FILTERS,
             }
         )

@@ -31,6 +31,8 @@ def refresh(answers_file: Path, project_root: Path) -> None:
     if not isinstance(entities_dir, str):
         raise ModelError("has no entities_dir answer", file=answers_file.name)
     model = load_project(resolve_entities_dir(entities_dir, project_root))
+    for item in model.skipped:
+        print(item.line, file=sys.stderr)
     # Round-trip through JSON so the YAML holds plain lists and dicts only.
     answers["entities_snapshot"] = json.loads(json.dumps(model.to_snapshot()))
     answers_file.write_text(yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from extensions.entity_model import ModelError, load_project
-from tests.support.paths import TPCH
+from tests.support.paths import FIXTURES, TPCH
 from tests.support.projects import copier_cli
 
 Mutation = Callable[[Path], None]
@@ -365,3 +365,179 @@ def test_errors_quote_a_short_excerpt_of_the_file_at_most(tmp_path: Path, mutate
     assert "\n" not in message
     assert "secret line 5" not in message
     assert len(message) < 700
+
+
+# -- nomnom Entity Schema v1 ------------------------------------------------------------
+
+V1_STAGING = FIXTURES / "v1_staging"
+
+# (case id, mutation of a copy of tests/fixtures/v1_staging, fragments the message must contain)
+V1_CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
+    (
+        "unknown-type",
+        _replace("staging_order.yaml", "type: decimal", "type: money"),
+        ("staging_order.yaml", "spec.fields[2].type", "unknown field type 'money'", "decimal, boolean, timestamp"),
+    ),
+    (
+        "max-length-not-a-number",
+        _replace("staging_order.yaml", "maxLength: 20", "maxLength: twenty"),
+        ("staging_order.yaml", "spec.fields[0].constraints.maxLength", "whole number", "'twenty'"),
+    ),
+    (
+        "max-length-zero",
+        _replace("staging_order.yaml", "maxLength: 100", "maxLength: 0"),
+        ("staging_order.yaml", "spec.fields[1].constraints.maxLength", "between 1 and 65535"),
+    ),
+    (
+        "nullable-not-a-boolean",
+        _replace(
+            "staging_order_line.yaml",
+            "      constraints:\n        nullable: true",
+            "      constraints:\n        nullable: maybe",
+        ),
+        ("staging_order_line.yaml", "spec.fields[4].constraints.nullable", "true or false"),
+    ),
+    (
+        "constraint-outside-constraints",
+        _replace(
+            "load_note.yaml",
+            "    - name: noteText\n      type: string\n",
+            "    - name: noteText\n      type: string\n      nullable: true\n",
+        ),
+        ("load_note.yaml", "spec.fields[0].nullable", "belongs under `constraints`"),
+    ),
+    (
+        "missing-table",
+        _replace("staging_order.yaml", "    table: staging.orders\n", ""),
+        ("staging_order.yaml", "spec.persistence.table", "is required"),
+    ),
+    (
+        "unsafe-table",
+        _replace("staging_order.yaml", "table: staging.orders", 'table: "staging.orders; DROP TABLE x"'),
+        ("staging_order.yaml", "spec.persistence.table", "not a safe SQL identifier"),
+    ),
+    (
+        "unsafe-column",
+        _replace("staging_order.yaml", "    - name: group\n", "    - name: group-by\n"),
+        ("staging_order.yaml", "spec.fields[4].name", "'group-by' is not a safe SQL identifier"),
+    ),
+    (
+        "enabled-not-a-boolean",
+        _replace("staging_batch.yaml", "enabled: false", "enabled: no-thanks"),
+        ("staging_batch.yaml", "spec.persistence.enabled", "true or false"),
+    ),
+    (
+        "wrong-api-version",
+        _replace("load_note.yaml", "apiVersion: nomnom.io/v1", "apiVersion: nomnom.io/v2"),
+        ("load_note.yaml", "apiVersion", "unsupported 'nomnom.io/v2'", "nomnom.io/v1"),
+    ),
+    (
+        "missing-api-version",
+        _replace("load_note.yaml", "apiVersion: nomnom.io/v1\n", ""),
+        ("load_note.yaml", "apiVersion", "is required"),
+    ),
+    (
+        "missing-spec-type",
+        _replace("load_note.yaml", "  type: root\n", ""),
+        ("load_note.yaml", "spec.type", "is required"),
+    ),
+    (
+        "unknown-entity-type",
+        _replace("load_note.yaml", "  type: root\n", "  type: rooted\n"),
+        ("load_note.yaml", "spec.type", "unknown entity type 'rooted'"),
+    ),
+    (
+        "missing-name",
+        _replace("load_note.yaml", "  name: LoadNote\n", "  labels: {}\n"),
+        ("load_note.yaml", "metadata.name", "is required"),
+    ),
+    (
+        "field-twice",
+        _replace("load_note.yaml", "    - name: writtenAt\n", "    - name: noteText\n"),
+        ("load_note.yaml", "spec.fields[1].name", "'noteText' is also defined at spec.fields[0]"),
+    ),
+    (
+        "two-primary-keys",
+        _replace(
+            "staging_order.yaml", "        maxLength: 100\n", "        maxLength: 100\n        primaryKey: true\n"
+        ),
+        ("staging_order.yaml", "spec.fields[1].constraints.primaryKey", "'orderNumber'", "composite keys"),
+    ),
+    (
+        "unicity-names-no-field",
+        _replace("staging_order_line.yaml", "fields: [orderNumber, lineNumber]", "fields: [orderNumber, line]"),
+        ("staging_order_line.yaml", "spec.persistence.unicity.fields[1]", "'line' names no field"),
+    ),
+    (
+        "mixed-persistence-forms",
+        _replace(
+            "load_note.yaml",
+            "    table: load_notes\n",
+            "    table: load_notes\n    database:\n      conformant_table: notes\n",
+        ),
+        ("load_note.yaml", "spec.persistence", "mixes Entity Schema v1 keys (table)", "legacy keys (database)"),
+    ),
+    (
+        "table-used-twice",
+        _replace("load_note.yaml", "table: load_notes", "table: staging.orders"),
+        (
+            "staging_order.yaml",
+            "spec.persistence.table",
+            "'staging.orders' is already used by entity 'LoadNote' in load_note.yaml",
+        ),
+    ),
+    (
+        "case-twin-columns",
+        _replace("load_note.yaml", "    - name: writtenAt\n", "    - name: NoteText\n"),
+        ("load_note.yaml", "spec.fields[1].name", "'NoteText'", "'noteText'", "only by case"),
+    ),
+    (
+        "reserved-events-table",
+        _replace("load_note.yaml", "table: load_notes", "table: db_events"),
+        ("load_note.yaml", "spec.persistence.table", "reserved for the dashboard"),
+    ),
+]
+
+
+def _prepared_v1(tmp_path: Path, mutate: Mutation) -> Path:
+    folder = tmp_path / "entities"
+    shutil.copytree(V1_STAGING, folder)
+    mutate(folder)
+    return folder
+
+
+@pytest.mark.parametrize(("mutate", "fragments"), [c[1:] for c in V1_CASES], ids=[c[0] for c in V1_CASES])
+def test_v1_error_names_file_and_key(tmp_path: Path, mutate: Mutation, fragments: tuple[str, ...]) -> None:
+    folder = _prepared_v1(tmp_path, mutate)
+    with pytest.raises(ModelError) as caught:
+        load_project(folder)
+    message = str(caught.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_a_folder_with_nothing_persisted_names_every_skipped_entity(tmp_path: Path) -> None:
+    (tmp_path / "diagnosis-v1.yaml").write_text((FIXTURES / "nomnom" / "v1" / "diagnosis-v1.yaml").read_text())
+    (tmp_path / "staging_batch.yaml").write_text((V1_STAGING / "staging_batch.yaml").read_text())
+    with pytest.raises(ModelError) as caught:
+        load_project(tmp_path)
+    message = str(caught.value)
+    assert "no persistent entity" in message
+    assert "Diagnosis (diagnosis-v1.yaml): not persisted (no spec.persistence)" in message
+    assert "StagingBatch (staging_batch.yaml): not persisted (spec.persistence.enabled: false)" in message
+
+
+def test_copier_copy_of_bad_v1_input_stops_with_one_line_and_writes_nothing(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    _, mutate, fragments = next(c for c in V1_CASES if c[0] == "max-length-not-a-number")
+    folder = _prepared_v1(tmp_path, mutate)
+    destination = tmp_path / "project"
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
+        "--data", f"entities_dir={folder}", str(template_repo), str(destination),
+    )  # fmt: skip
+    assert result.returncode != 0
+    _assert_one_clear_error(result.stderr, fragments)
+    assert not destination.exists()

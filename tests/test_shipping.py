@@ -7,6 +7,7 @@ against the GitHub workflow JSON schema (check-jsonschema); images are not built
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import yaml
 
 from tests.support.backend_server import free_port
 from tests.support.frontend import browser_page
-from tests.support.paths import ROOT, TPCH
+from tests.support.paths import COMPOSE, ROOT, TPCH
 from tests.support.projects import generate, run_in_project
 
 BIN = Path(sys.executable).parent
@@ -35,25 +36,98 @@ def project(request: pytest.FixtureRequest, template_repo: Path, tmp_path_factor
     return generate(template_repo, tmp_path_factory.mktemp(request.param) / "dash", TPCH, database=request.param)
 
 
+PASSWORDS = {"DB_PASSWORD": "app0secret1", "DB_ROOT_PASSWORD": "root0secret2"}
+
+
+def _compose_config(project: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`docker compose config` as the user runs it: `.env` read from the project, no variables inherited."""
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [str(COMPOSE), "-f", "docker-compose.yml", "--profile", "dev", "config", "--format", "json"],
+        cwd=project, env={**base, **(env or {})}, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _with_env_file(project: Path, values: dict[str, str]) -> None:
+    """`.env` from `.env.example`, its empty assignments filled in as the README says."""
+    lines = []
+    for line in (project / ".env.example").read_text().splitlines():
+        name = line.removesuffix("=")
+        lines.append(f"{name}={values[name]}" if line.endswith("=") and name in values else line)
+    (project / ".env").write_text("\n".join(lines) + "\n")
+
+
 def test_compose_file_is_valid_for_each_database(project: Path) -> None:
-    result = _tool("docker-compose", "-f", "docker-compose.yml", "--profile", "dev", "config", cwd=project)
-    assert result.returncode == 0, result.stderr
-    config = yaml.safe_load(result.stdout)
-    services = config["services"]
     database = yaml.safe_load((project / ".copier-answers.yml").read_text())["database"]
+    _with_env_file(project, PASSWORDS)
+    try:
+        result = _compose_config(project)
+        assert result.returncode == 0, result.stderr
+        services = json.loads(result.stdout)["services"]
+        # An existing database instead of the bundled one: migrations follow it unless told otherwise.
+        elsewhere = _compose_config(project, {"DATABASE_URL": "postgresql://u:p@elsewhere/app"})
+        admin = _compose_config(project, {"MIGRATE_DATABASE_URL": "postgresql://admin:p@elsewhere/app"})
+    finally:
+        (project / ".env").unlink()
     expected = {"migrate", "backend", "backend-dev", "frontend-dev"} | (set() if database == "sqlite" else {"db"})
     assert set(services) == expected
     assert services["migrate"]["restart"] == "no"
     assert services["backend"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     url = services["backend"]["environment"]["DATABASE_URL"]
-    assert url.startswith({"postgresql": "postgresql://", "mysql": "mysql://", "mariadb": "mariadb://",
-                           "sqlite": "sqlite:////data/"}[database])  # fmt: skip
-    if database != "sqlite":
+    migrate_url = services["migrate"]["environment"]["DATABASE_URL"]
+    if database == "sqlite":
+        assert url == migrate_url == "sqlite:////data/dashboard.db"
+    else:
+        # The dashboard's own user; migrations as the admin where creating triggers needs it (MySQL's
+        # binary logging), the passwords from .env.
+        assert url == f"{database}://dashboard:app0secret1@db:{services['db']['ports'][0]['target']}/dashboard"
+        admin_user = "dashboard:app0secret1" if database == "postgresql" else "root:root0secret2"
+        assert migrate_url == url.replace("dashboard:app0secret1", admin_user)
+        assert set(PASSWORDS.values()) & set(services["db"]["environment"].values())
         assert "healthcheck" in services["db"]
         assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert elsewhere.returncode == admin.returncode == 0, elsewhere.stderr + admin.stderr
+    elsewhere_services = json.loads(elsewhere.stdout)["services"]
+    for service in ("backend", "migrate"):
+        assert elsewhere_services[service]["environment"]["DATABASE_URL"] == "postgresql://u:p@elsewhere/app"
+    admin_services = json.loads(admin.stdout)["services"]
+    assert admin_services["migrate"]["environment"]["DATABASE_URL"] == "postgresql://admin:p@elsewhere/app"
+    assert admin_services["backend"]["environment"]["DATABASE_URL"] == url
+    # Only the backend is published beyond this machine (behind AUTH_TOKEN and ALLOWED_HOSTS).
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert port.get("host_ip") == (None if name == "backend" else "127.0.0.1"), (name, port)
     # Hot reload in development: sources mounted, reloading server.
     assert "--reload" in services["backend-dev"]["command"]
     assert any(volume["target"] == "/app" for volume in services["frontend-dev"]["volumes"])
+    # No password is written in the files the project commits.
+    committed = (project / "docker-compose.yml").read_text() + (project / ".env.example").read_text()
+    assert "dashboard@" not in committed and ":dashboard" not in committed and "PASSWORD: root" not in committed
+
+
+def test_compose_refuses_to_start_without_the_passwords(project: Path) -> None:
+    database = yaml.safe_load((project / ".copier-answers.yml").read_text())["database"]
+    ignored = subprocess.run(["git", "check-ignore", ".env"], cwd=project, capture_output=True, text=True, check=False)
+    assert ignored.returncode == 0  # `.env` never committed...
+    tracked = subprocess.run(["git", "ls-files", ".env.example"], cwd=project, capture_output=True, text=True)
+    assert tracked.stdout.strip() == ".env.example"  # ...its template always
+    result = _compose_config(project)
+    if database == "sqlite":
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode != 0
+    assert "PASSWORD is not set: copy .env.example to .env and set it" in result.stderr, result.stderr
+    assert "level=warning" not in result.stderr, result.stderr  # one clear error, no noise
+    _with_env_file(project, {})  # copied but not filled in
+    try:
+        result = _compose_config(project)
+        assert result.returncode != 0 and "is not set: copy .env.example to .env" in result.stderr, result.stderr
+        if database in ("mysql", "mariadb"):
+            _with_env_file(project, {"DB_PASSWORD": "app0secret1"})
+            result = _compose_config(project)
+            assert result.returncode != 0 and "DB_ROOT_PASSWORD is not set" in result.stderr, result.stderr
+    finally:
+        (project / ".env").unlink()
 
 
 def test_dockerfiles_pass_hadolint(project: Path) -> None:

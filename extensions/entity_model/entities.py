@@ -1,9 +1,11 @@
 """Parsing nomnom entity files into normalized :class:`~.model.Entity` objects.
 
-Reads the legacy form (one top-level ``entity:`` key) and the newer
-Kubernetes-style form (``kind: Entity`` with ``metadata`` and ``spec``).
-Only what the dashboard needs is read; derivation keys (``computed_from``,
-``extraction``, ...) are ignored.
+Reads the legacy form (one top-level ``entity:`` key), nomnom's Entity Schema v1
+(``apiVersion: nomnom.io/v1``, converted by :mod:`.v1` into the legacy shape, as
+nomnom does), and a legacy entity body wrapped in ``kind: Entity`` /
+``metadata`` / ``spec`` (read by earlier releases of this template). One
+resolver then serves all of them, in any mix. Only what the dashboard needs is
+read; derivation keys (``computed_from``, ``extraction``, ...) are ignored.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 from .errors import ModelError, excerpt
 from .field_types import ColumnType, known_type_names, normalize_type
 from .identifiers import EVENTS_TABLE, identifier_problem, split_table
-from .model import ENTITY_KINDS, Column, Entity, EntityKind
+from .model import ENTITY_KINDS, Column, Entity, EntityKind, SkippedEntity
+from .v1 import is_legacy_spec, read_v1
 from .yaml_source import Node, load_yaml_file
 
 
@@ -23,8 +26,12 @@ class RawEntity:
     """One entity as written in its file, before ``extends`` is resolved."""
 
     name: str
-    node: Node  # the entity mapping (``entity:`` or ``spec:``)
+    node: Node  # the entity mapping (``entity:``, ``spec:``, or a v1 spec converted to that shape)
     file: Path
+    name_key: str = ""
+    """Where the name is written (``entity.name``, ``metadata.name``)."""
+    unpersisted_reason: str = ""
+    """Why it has no table when it has none (v1 knows more than "no persistence")."""
 
     @property
     def abstract(self) -> bool:
@@ -43,22 +50,25 @@ def read_entity_file(path: Path) -> RawEntity:
     if "entity" in mapping:
         node = document.child("entity")
         node.require_mapping()
-        return RawEntity(node.required_str("name"), node, path)
+        return RawEntity(node.required_str("name"), node, path, name_key="entity.name")
     if "kind" in mapping and "spec" in mapping:
         kind = document.child("kind").as_str()
         if kind != "Entity":
             raise document.child("kind").error(f"expected `Entity`, got {excerpt(kind)}")
         spec = document.child("spec")
         spec.require_mapping()
-        name = document.child("metadata").required_str("name")
-        return RawEntity(name, spec, path)
+        if is_legacy_spec(spec):
+            name = document.child("metadata").required_str("name")
+            return RawEntity(name, spec, path, name_key="metadata.name")
+        v1 = read_v1(document)
+        return RawEntity(v1.name_node.as_str(), v1.node, path, v1.name_node.path, v1.unpersisted_reason)
     raise document.error(
         "not an entity file: expected a top-level `entity:` key (or `kind: Entity` with `metadata` and `spec`)"
     )
 
 
-def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
-    """Resolve ``extends``, skip abstract and non-persistent entities, normalize the rest."""
+def resolve_entities(raw_entities: list[RawEntity]) -> tuple[list[Entity], list[SkippedEntity]]:
+    """Resolve ``extends``, normalize the persisted entities; the others are returned with the reason."""
     by_name: dict[str, RawEntity] = {}
     by_folded_name: dict[str, RawEntity] = {}
     for raw in raw_entities:
@@ -83,14 +93,18 @@ def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
         by_folded_name[raw.name.lower()] = raw
 
     entities: list[Entity] = []
+    skipped: list[SkippedEntity] = []
     tables: dict[str, tuple[str, RawEntity]] = {}  # lower-cased table name -> (table, entity)
     for raw in raw_entities:
         if raw.abstract:
+            skipped.append(SkippedEntity(raw.name, raw.file.name, ABSTRACT))
             continue
         chain = _ancestry(raw, by_name)
         persistence = _merged_persistence(chain)
-        if persistence is None:
-            continue  # not persisted: nothing to capture
+        if persistence is None:  # not persisted: nothing to capture
+            reason = raw.unpersisted_reason or f"not persisted (no {raw.node.path}.persistence.database)"
+            skipped.append(SkippedEntity(raw.name, raw.file.name, reason))
+            continue
         entity = _build_entity(raw, chain, persistence)
         folded_table = entity.qualified_table.lower()
         if folded_table in tables:
@@ -105,8 +119,10 @@ def resolve_entities(raw_entities: list[RawEntity]) -> list[Entity]:
             raise ModelError(problem, file=raw.file, key=persistence.database_key("conformant_table"))
         tables[folded_table] = (entity.qualified_table, raw)
         entities.append(entity)
-    return entities
+    return entities, skipped
 
+
+ABSTRACT = "abstract (only the entities that extend it have tables)"
 
 # Names that differ only by case are one name somewhere downstream; each says where.
 _CASE_CLASH = {
@@ -122,7 +138,7 @@ def _entity_name_problem(name: str) -> str | None:
 
 
 def _name_key(raw: RawEntity) -> str:
-    return "metadata.name" if raw.node.path == "spec" else f"{raw.node.path}.name"
+    return raw.name_key or f"{raw.node.path}.name"
 
 
 def _ancestry(raw: RawEntity, by_name: dict[str, RawEntity]) -> list[RawEntity]:
@@ -240,9 +256,15 @@ def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persiste
     if id_node is None or id_node.value is None:
         raise ModelError("is required", file=raw.file, key=persistence.database_key("conformant_id_column"))
     id_column = _identifier(id_node, "column name")
+    key = _id_column(id_column, persistence)
+    key_override = _key_override(persistence)
+    if key_override is not None:
+        # Written by the application, like any field: never generated by the database.
+        id_column = _identifier(key_override.child("name"), "column name")
+        key = Column(name=id_column, type="integer", primary_key=True)
 
     fields = _fields(chain)
-    columns: dict[str, Column] = {id_column: _id_column(id_column, persistence)}
+    columns: dict[str, Column] = {id_column: key}
     for override in persistence.overrides:
         column = _override_column(override, fields, id_column)
         twin = next((name for name in columns if name.lower() == column.name.lower() and name != column.name), None)
@@ -278,6 +300,25 @@ def _build_entity(raw: RawEntity, chain: list[RawEntity], persistence: _Persiste
         source=raw.file.name,
         parent=_parent(raw),
     )
+
+
+def _key_override(persistence: _Persistence) -> Node | None:
+    """The field override marked ``primary_key: true``, which keys the rows instead of the id column.
+
+    nomnom's Diesel schema takes the key from ``persistence.primary_key`` when there
+    is one, else from the override marked ``primary_key``, else the id column; a v1
+    ``constraints.primaryKey`` arrives here as that mark.
+    """
+    if persistence.primary_key:
+        return None
+    marked = [node for node in persistence.overrides if node.has("primary_key") and node.child("primary_key").as_bool()]
+    if len(marked) > 1:
+        first, second = marked[0].child("name"), marked[1].child("primary_key")
+        raise second.error(
+            f"a second primary key field (the first is {first.as_str()!r} at {first.path}): the dashboard keys "
+            "each row by one column, so composite keys are not supported"
+        )
+    return marked[0] if marked else None
 
 
 def _id_column(name: str, persistence: _Persistence) -> Column:
@@ -328,17 +369,26 @@ def _override_column(override: Node, fields: dict[str, Node], id_column: str) ->
 
 
 def _parent(raw: RawEntity) -> str:
-    """The entity a derived entity is extracted from (not `extends`: that is inheritance)."""
+    """The entity a derived entity is extracted from (not `extends`: that is inheritance).
+
+    nomnom's ``parent``, its only ``parents[].type``, or ``repeated_for.entity``; with
+    several parents none is "the" parent.
+    """
     node = raw.node
-    if node.has("parent") and isinstance(node.child("parent").value, str):
+    if isinstance(node.child("parent").value, str):
         return node.child("parent").as_str()
-    repeated = node.require_mapping().get("repeated_for")
-    if isinstance(repeated, dict) and isinstance(repeated.get("entity"), str):
-        return str(repeated["entity"])
+    parents = node.child("parents")
+    if isinstance(parents.value, list) and len(parents.value) == 1:
+        only = next(parents.items())
+        if isinstance(only.value, dict) and isinstance(only.child("type").value, str):
+            return only.child("type").as_str()
+    repeated = node.child("repeated_for")
+    if isinstance(repeated.value, dict) and isinstance(repeated.child("entity").value, str):
+        return repeated.child("entity").as_str()
     return ""
 
 
 def _doc(node: Node) -> str:
     """Docs are free text: anything but a string counts as no doc."""
-    value = node.require_mapping().get("doc")
+    value = node.child("doc").value
     return " ".join(value.split()) if isinstance(value, str) else ""

@@ -44,6 +44,8 @@ _OTHER_ALIASES: dict[str, ColumnType] = {
     "naivedatetime": "datetime",
     "timestamp": "datetime",
     "jsonb": "json",
+    "uuid": "string",
+    "array": "json",
     "object": "json",
     "map": "json",
     "dict": "json",
@@ -78,3 +80,29 @@ def normalize_type(raw: str) -> tuple[ColumnType, bool] | None:
 def known_type_names() -> str:
     """A short list for error messages."""
     return ", ".join([*NOMNOM_NAMES.values(), "Object", "List[...]", "Option[...]"])
+
+
+V1_TYPES: dict[str, ColumnType] = {
+    "string": "string",
+    "integer": "integer",
+    "bigint": "integer",
+    "float": "float",
+    # Fixed precision is a display concern here: the payload carries the number.
+    "decimal": "float",
+    "boolean": "boolean",
+    "timestamp": "datetime",
+    "date": "date",
+    "json": "json",
+    # PostgreSQL UUID, MySQL CHAR(36): text in the payload.
+    "uuid": "string",
+    # PostgreSQL arrays and MySQL's JSON serialization both arrive as JSON arrays.
+    "array": "json",
+}
+"""Entity Schema v1's logical types (nomnom's docs/ENTITY_SCHEMA_V1.md, "Type System").
+
+Every one is also known to :func:`normalize_type`, which v1 files go through like
+legacy ones (nomnom passes a v1 type on unchanged, so ``String`` works there too)."""
+
+
+def known_v1_type_names() -> str:
+    return ", ".join(V1_TYPES)

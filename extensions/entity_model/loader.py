@@ -8,7 +8,7 @@ from .dashboard_config import CONFIG_FILE_NAMES, apply_dashboard_config, read_da
 from .entities import read_entity_file, resolve_entities
 from .errors import ModelError
 from .folder import require_inside
-from .model import ProjectModel
+from .model import ProjectModel, SkippedEntity
 
 ENTITY_SUFFIXES = (".yaml", ".yml")
 
@@ -39,15 +39,25 @@ def load_project(entities_dir: Path) -> ProjectModel:
     """Parse, validate and normalize every entity file and ``dashboard.yaml``.
 
     Raises :class:`ModelError` naming the file and key of the first problem.
+    Entities that get no place in the dashboard are kept in ``skipped`` with the reason.
     """
     raw = [read_entity_file(path) for path in entity_files(entities_dir)]
-    entities = resolve_entities(raw)
+    resolved, skipped = resolve_entities(raw)
     config = read_dashboard_config(entities_dir)
-    entities = apply_dashboard_config(entities, config)
+    entities = apply_dashboard_config(resolved, config)
+    kept = {entity.name for entity in entities}
+    skipped += [
+        SkippedEntity(entity.name, entity.source, EXCLUDED_REFERENCE) for entity in resolved if entity.name not in kept
+    ]
+    skipped.sort(key=lambda item: (item.file, item.name))
     if not entities:
+        reasons = "; ".join(f"{item.name} ({item.file}): {item.reason}" for item in skipped)
         raise ModelError(
-            f"no persistent entity in {str(entities_dir)!r}: an entity needs "
-            "`persistence.database.conformant_table` and must not be abstract"
-            + ("" if config.settings.include_reference else " (reference entities are excluded by dashboard.yaml)")
+            f"no persistent entity in {str(entities_dir)!r}: an entity needs a table "
+            "(`persistence.database.conformant_table`, or `spec.persistence.table` in Entity Schema v1) "
+            f"and must not be abstract (skipped: {reasons})"
         )
-    return ProjectModel(entities=tuple(entities), settings=config.settings)
+    return ProjectModel(entities=tuple(entities), settings=config.settings, skipped=tuple(skipped))
+
+
+EXCLUDED_REFERENCE = "reference entity, excluded by `include_reference: false` in dashboard.yaml"

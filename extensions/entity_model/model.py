@@ -131,9 +131,25 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class SkippedEntity:
+    """An entity of the YAML that the dashboard does not show, and why (never dropped silently)."""
+
+    name: str
+    file: str
+    """The file's name in the entities folder."""
+    reason: str
+
+    @property
+    def line(self) -> str:
+        """What generation prints for it."""
+        return f"skipped {self.name} ({self.file}): {self.reason}"
+
+
+@dataclass(frozen=True)
 class ProjectModel:
     entities: tuple[Entity, ...]
     settings: Settings = field(default_factory=Settings)
+    skipped: tuple[SkippedEntity, ...] = ()
 
     def entity(self, name: str) -> Entity:
         for entity in self.entities:
@@ -159,7 +175,9 @@ class ProjectModel:
             settings_data = dict(snapshot["settings"])
             settings_data["features"] = Features(**settings_data.get("features", {}))
             entities = tuple(_entity_from_snapshot(item) for item in snapshot["entities"])
-            return cls(entities=entities, settings=Settings(**settings_data))
+            # Absent from snapshots written before skipped entities were recorded.
+            skipped = tuple(SkippedEntity(**item) for item in snapshot.get("skipped", ()))
+            return cls(entities=entities, settings=Settings(**settings_data), skipped=skipped)
         except (KeyError, TypeError) as error:
             raise ModelError(f"entities_snapshot is damaged ({error}); run `copier update`") from None
 

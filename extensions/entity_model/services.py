@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from .model import Dialect
 
 USER = "dashboard"
-PASSWORD = "dashboard"  # noqa: S105 - the throw-away password of the bundled development database
+PASSWORD = "dashboard"  # noqa: S105 - the throw-away password of CI's service container
 DATABASE = "dashboard"
 ROOT_PASSWORD = "root"  # noqa: S105 - likewise
+
+PASSWORD_VARIABLE = "DB_PASSWORD"  # noqa: S105 - a variable's name, not a password
+ROOT_PASSWORD_VARIABLE = "DB_ROOT_PASSWORD"  # noqa: S105 - likewise
+"""The compose file reads the bundled database's passwords from these (the project's ``.env``)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,25 @@ class DatabaseServer:
         if self.env_prefix != "POSTGRES":
             names = {"ROOT_PASSWORD": ROOT_PASSWORD, **names}
         return {f"{self.env_prefix}_{key}": value for key, value in names.items()}
+
+    def compose_environment(self) -> dict[str, str]:
+        """:meth:`environment` with the passwords read from ``.env``; compose refuses to start without them."""
+        return {
+            key: _required(ROOT_PASSWORD_VARIABLE if key.endswith("ROOT_PASSWORD") else PASSWORD_VARIABLE)
+            if key.endswith("PASSWORD")
+            else value
+            for key, value in self.environment().items()
+        }
+
+    @property
+    def compose_healthcheck(self) -> tuple[str, ...]:
+        """The health check with the root password read inside the container, not written in the file."""
+        secret = f"-p{ROOT_PASSWORD}"
+        if secret not in self.healthcheck:
+            return ("CMD", *self.healthcheck)
+        command = " ".join(part for part in self.healthcheck if part != secret)
+        # `$$` is compose's escape for `$`: the container's shell expands the variable.
+        return ("CMD-SHELL", f'MYSQL_PWD="$${self.env_prefix}_ROOT_PASSWORD" {command}')
 
     @property
     def health_command(self) -> str:
@@ -79,3 +102,18 @@ def database_url(dialect: Dialect, host: str, *, sqlite_path: str = "dashboard.d
         return f"sqlite:///{sqlite_path}"
     user, password = ("root", ROOT_PASSWORD) if as_root and dialect != "postgresql" else (USER, PASSWORD)
     return f"{dialect}://{user}:{password}@{host}:{SERVERS[dialect].port}/{DATABASE}"
+
+
+def _required(variable: str) -> str:
+    """A compose variable that stops ``docker compose`` with this message when unset or empty."""
+    return f"${{{variable}:?{variable} is not set: copy .env.example to .env and set it (see README.md)}}"
+
+
+def compose_database_url(dialect: Dialect, *, as_root: bool = False) -> str:
+    """The bundled database's URL inside compose (host ``db``), its password from ``.env``."""
+    if dialect == "sqlite":
+        return "sqlite:////data/dashboard.db"
+    user, variable = (
+        ("root", ROOT_PASSWORD_VARIABLE) if as_root and dialect != "postgresql" else (USER, PASSWORD_VARIABLE)
+    )
+    return f"{dialect}://{user}:{_required(variable)}@db:{SERVERS[dialect].port}/{DATABASE}"

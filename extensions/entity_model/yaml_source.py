@@ -56,7 +56,12 @@ def load_yaml_file(path: Path) -> Any:
 
 @dataclass(frozen=True)
 class Node:
-    """A value from a YAML file together with where it came from."""
+    """A value from a YAML file together with where it came from.
+
+    A mapping or list built in code may hold Nodes as its values (see
+    :mod:`.v1`): such a value keeps the place it was read from, so a
+    converted entity reports its errors at the keys its author wrote.
+    """
 
     value: Any
     file: Path
@@ -84,10 +89,11 @@ class Node:
             raise node.error(f"unknown key (allowed: {', '.join(sorted(allowed))})")
 
     def has(self, key: str) -> bool:
-        return key in self.require_mapping() and self.require_mapping()[key] is not None
+        return self.child(key).value is not None
 
     def child(self, key: str) -> Node:
-        return Node(self.require_mapping().get(key), self.file, self._child_path(key))
+        value = self.require_mapping().get(key)
+        return value if isinstance(value, Node) else Node(value, self.file, self._child_path(key))
 
     def items(self) -> Iterator[Node]:
         if self.value is None:
@@ -95,7 +101,7 @@ class Node:
         if not isinstance(self.value, list):
             raise self.error(f"must be a list, got {_describe(self.value)}")
         for index, item in enumerate(self.value):
-            yield Node(item, self.file, self._child_path(index))
+            yield item if isinstance(item, Node) else Node(item, self.file, self._child_path(index))
 
     # -- typed access -------------------------------------------------------
 

@@ -28,6 +28,8 @@ class Column:
     doc: str = ""
     sql_name: str = ""
     """The column's name in the table when it is not spelled as ``name`` (the payload key)."""
+    autogenerate: bool = False
+    """For the primary key: the database generates its values (identity / auto-increment)."""
 
     @property
     def sql(self) -> str:
@@ -105,6 +107,7 @@ def _entity(data: dict[str, Any]) -> Entity:
                 c.get("length"),
                 c.get("doc", ""),
                 c.get("sql_name", ""),
+                c.get("autogenerate", False),
             )
             for c in data["columns"]
         ),
