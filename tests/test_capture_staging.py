@@ -355,3 +355,46 @@ def test_columns_folded_to_lower_case(staging_project: Path, server_db: TestData
         "customerName": "folded",
         **dict.fromkeys(("totalAmount", "order", "group", "select", "placedAt", "details")),
     }
+
+
+# -- the v1 set written for the tests (tests/fixtures/v1_staging) ---------------------
+
+
+@pytest.fixture(scope="module")
+def v1_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("v1-staging")
+    entities = base / "entities"
+    entities.mkdir()
+    for path in (FIXTURES / "v1_staging").glob("*.yaml"):
+        (entities / path.name).write_text(path.read_text().replace("staging.", f"{SCHEMA}."))
+    return generate(template_repo, base / "v1-dashboard", entities)
+
+
+def test_the_v1_staging_set_is_captured_with_key_changes_and_old_values(
+    v1_project: Path, server_db: TestDatabase
+) -> None:
+    database = server_db
+    code, _, err = migrate(v1_project, database, "--create-entity-tables")
+    assert code == 0, err
+    row = {"orderNumber": "N-1", "customerName": "Zoë", "totalPrice": 10.25, "order": 1, "group": None,
+           "select": None, "placedAt": "2024-02-29 13:45:10", "shipDate": None}  # fmt: skip
+    columns = ", ".join(f"`{name}`" for name in row)
+    Writer(database).run(
+        [
+            (f"INSERT INTO orders ({columns}) VALUES ({', '.join(['%s'] * len(row))})", tuple(row.values())),
+            ("UPDATE orders SET `orderNumber` = %s", ("N-2",)),
+            ("UPDATE orders SET `group` = %s, `select` = %s", ("g", True)),
+            ("DELETE FROM orders", ()),
+        ]
+    )
+    first = {**row, "placedAt": "2024-02-29T13:45:10"}
+    moved = {**first, "orderNumber": "N-2"}
+    last = {**moved, "group": "g", "select": True}
+    events = events_with_old(database)
+    found = [(e["entity"], e["event_type"], e["payload"], e["changed_columns"], e["old_values"]) for e in events]
+    assert found == [
+        ("StagingOrder", "insert", first, None, None),
+        ("StagingOrder", "update", moved, ["orderNumber"], {"orderNumber": "N-1"}),
+        ("StagingOrder", "update", last, ["group", "select"], {"group": None, "select": None}),
+        ("StagingOrder", "delete", last, None, None),
+    ]
