@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import servers
 from tests.support.databases import DIALECTS, TestDatabase, temporary_database
 from tests.support.paths import LOOSE_TYPES, SHOWCASE, TEMPLATE_BACKEND_PARENT, TPCH
 from tests.support.projects import generate, run_in_project
@@ -13,6 +14,17 @@ from tests.support.template_repo import snapshot_template
 
 # The generated backend's plain modules are unit-tested straight from template/.
 sys.path.insert(0, str(TEMPLATE_BACKEND_PARENT))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say when the run used throwaway database servers (started because none answered, or TEST_DATABASES)."""
+    for server in servers.running():
+        terminalreporter.write_line(f"database server: {server.describe()}, deleted at exit")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop and delete the throwaway database servers; pytest calls this after Ctrl-C too."""
+    servers.stop_all()
 
 
 @pytest.fixture(scope="session")

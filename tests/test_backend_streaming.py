@@ -125,8 +125,8 @@ async def test_database_cut_and_restored(tpch_project: Path, tmp_path: Path) -> 
             tpch_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
         )
         assert result.returncode == 0, result.stderr
-        with TcpProxy("127.0.0.1", 5432) as proxy:
-            url = db.url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        with TcpProxy(db.server.host, db.server.port) as proxy:
+            url = db.url_through(proxy.port)
             with BackendServer(tpch_project, url) as server:
                 client = await StreamClient(server.ws).start()
                 pool = WriterPool(db).start()  # the writers reach the database directly

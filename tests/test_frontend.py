@@ -214,11 +214,11 @@ def test_page_keeps_its_rows_while_a_killed_backend_waits_for_the_database(
     tpch_project: Path, built_frontend: Path, tmp_path: Path
 ) -> None:
     """kill -9, then a restart that cannot reach the database: 'starting', rows kept, then resumed, none twice."""
-    with temporary_database("postgresql", tmp_path) as db, TcpProxy("127.0.0.1", 5432) as proxy:
+    with temporary_database("postgresql", tmp_path) as db, TcpProxy(db.server.host, db.server.port) as proxy:
         migrated = run_in_project(tpch_project, "-m", "backend.migrate", "--create-entity-tables",
                                   env={"DATABASE_URL": db.url})  # fmt: skip
         assert migrated.returncode == 0, migrated.stderr
-        url = db.url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        url = db.url_through(proxy.port)
         server = BackendServer(tpch_project, url, POLL_INTERVAL_MS="100").start()
         try:
             with browser_page() as page:

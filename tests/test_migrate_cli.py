@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, server
 from tests.support.projects import run_in_project
 
 ENTITY_TABLES = {"customers", "products", "orders", "order_line_items"}
@@ -150,14 +150,18 @@ def test_a_failing_statement_rolls_back_and_is_named(tpch_project: Path, databas
         ("postgresql://postgres:secret@127.0.0.1:1/app", "cannot connect to postgresql://postgres:***@127.0.0.1:1/app"),
         ("mysql://root@127.0.0.1:1/app", "cannot connect to mysql://root@127.0.0.1:1/app"),
         (
-            "postgresql://postgres@127.0.0.1:5432/no_such_database_here",
+            "postgresql://{postgresql}/no_such_database_here",
             'database "no_such_database_here" does not exist',
         ),
-        ("mariadb://root@127.0.0.1:3306/no_such_database_here", "Unknown database"),
+        ("mariadb://{mariadb}/no_such_database_here", "Unknown database"),
         ("sqlite:////nonexistent-folder/x.db", "cannot connect to sqlite:////nonexistent-folder/x.db"),
     ],
 )
 def test_bad_urls_and_unreachable_servers_give_one_line(tpch_project: Path, url: str, fragment: str) -> None:
+    for kind in ("postgresql", "mariadb"):  # {kind}: the test server of that kind, resolved when the test runs
+        if "{" + kind + "}" in url:
+            live = server(kind)
+            url = url.replace("{" + kind + "}", f"{live.user}@{live.host}:{live.port}")
     code, out, err = migrate(tpch_project, url)
     assert code == 1
     assert out == ""

@@ -28,8 +28,6 @@ from tests.support.stream_client import ResumingClient, stalled_websocket
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.writers import WriterPool
 
-SERVER_PORTS = {"postgresql": 5432, "mariadb": 3306}
-
 
 async def _wait_for_status(server: BackendServer, status: int, timeout: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
@@ -91,9 +89,8 @@ def _reachable_through_proxy(db: TestDatabase) -> Iterator[tuple[str, TcpProxy |
     if db.dialect == "sqlite":
         yield db.url, None
         return
-    port = SERVER_PORTS[db.dialect]
-    with TcpProxy("127.0.0.1", port) as proxy:
-        yield db.url.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}"), proxy
+    with TcpProxy(db.server.host, db.server.port) as proxy:
+        yield db.url_through(proxy.port), proxy
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "mariadb", "sqlite"])

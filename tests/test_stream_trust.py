@@ -26,7 +26,6 @@ from tests.support.projects import run_in_project
 from tests.support.stream_client import StreamClient, stalled_websocket
 from tests.support.tcp_proxy import TcpProxy
 
-SERVER_PORTS = {"postgresql": 5432, "mariadb": 3306}
 MESSAGE_CHARS = 1 << 20  # stream/protocol.py
 
 
@@ -86,10 +85,9 @@ async def test_a_resuming_client_waits_for_the_database_instead_of_a_false_reset
     with temporary_database(dialect, tmp_path) as db:
         _migrate(tpch_project, db)
         resume_from = max(_order(db, f"before-{n}") for n in range(20))
-        port = SERVER_PORTS[dialect]
-        with TcpProxy("127.0.0.1", port) as proxy:
+        with TcpProxy(db.server.host, db.server.port) as proxy:
             proxy.cut()  # the backend starts while its database is unreachable
-            url = db.url.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}")
+            url = db.url_through(proxy.port)
             server = BackendServer(tpch_project, url).start(wait_healthy=False)
             try:
                 client = await StreamClient(server.ws).start(after=resume_from, wait_for_hello=False)

@@ -1,8 +1,11 @@
-"""Throw-away databases on the machine's real servers, and direct SQL access to them.
+"""Throw-away databases on real servers, and direct SQL access to them.
 
-PostgreSQL (127.0.0.1:5432, trust auth) and MariaDB (127.0.0.1:3306, root with an
-empty password) must be running; `.ci/run` starts them. The ``mysql`` dialect is
-exercised on MariaDB, since no Oracle MySQL server can be installed here.
+The servers are PostgreSQL (trust auth, user ``postgres``) and MariaDB (``root`` with an
+empty password): the ones named by ``TEST_PG_*`` / ``TEST_MARIADB_*``, else the ones on
+127.0.0.1:5432 / 127.0.0.1:3306, else throwaway servers this process starts (see
+``servers.py``). Each kind is resolved on first use, once per process, and the result is
+exported as ``TEST_PG_*`` / ``TEST_MARIADB_*`` so subprocesses use the same server. The
+``mysql`` dialect is exercised on MariaDB, since no Oracle MySQL server can be installed here.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,14 +24,43 @@ from typing import Any
 import psycopg
 import pymysql
 
-PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("TEST_PG_USER", "postgres")
-MARIADB_HOST = os.environ.get("TEST_MARIADB_HOST", "127.0.0.1")
-MARIADB_PORT = int(os.environ.get("TEST_MARIADB_PORT", "3306"))
-MARIADB_USER = os.environ.get("TEST_MARIADB_USER", "root")
+from . import servers
 
 DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite")
+
+_resolved: dict[str, servers.Server] = {}
+_resolving = threading.Lock()
+
+
+def server(kind: str) -> servers.Server:
+    """The PostgreSQL (``postgresql``) or MariaDB (``mariadb``) server of this test run."""
+    with _resolving:
+        if kind not in _resolved:
+            found = servers.choose(kind, os.environ)
+            prefix = servers.ENV_PREFIX[kind]
+            os.environ.update(
+                {prefix + "HOST": found.host, prefix + "PORT": str(found.port), prefix + "USER": found.user}
+            )
+            _resolved[kind] = found
+        return _resolved[kind]
+
+
+# The old constant names, resolved on first use (so importing this module starts nothing).
+_NAMES = {
+    "PG_HOST": ("postgresql", "host"),
+    "PG_PORT": ("postgresql", "port"),
+    "PG_USER": ("postgresql", "user"),
+    "MARIADB_HOST": ("mariadb", "host"),
+    "MARIADB_PORT": ("mariadb", "port"),
+    "MARIADB_USER": ("mariadb", "user"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        kind, attribute = _NAMES[name]
+        return getattr(server(kind), attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -39,11 +72,24 @@ class TestDatabase:
     name: str
     sqlite_path: Path | None = None
 
+    @property
+    def server(self) -> servers.Server:
+        """The server holding this database (not for SQLite)."""
+        assert self.dialect != "sqlite", "a SQLite database has no server"
+        return server("postgresql" if self.dialect == "postgresql" else "mariadb")
+
+    def url_through(self, port: int) -> str:
+        """This database's URL with the server reached on another loopback port (a proxy in front of it)."""
+        address = f"{self.server.host}:{self.server.port}"
+        assert address in self.url, (address, self.url)
+        return self.url.replace(address, f"127.0.0.1:{port}")
+
     @contextmanager
     def connect(self) -> Iterator[Any]:
         """A DB-API connection in autocommit mode."""
         if self.dialect == "postgresql":
-            with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=self.name, autocommit=True) as conn:
+            pg = self.server
+            with psycopg.connect(host=pg.host, port=pg.port, user=pg.user, dbname=self.name, autocommit=True) as conn:
                 yield conn
         elif self.dialect == "sqlite":
             assert self.sqlite_path is not None
@@ -53,10 +99,11 @@ class TestDatabase:
             finally:
                 lite.close()
         else:
+            maria_server = self.server
             maria = pymysql.connect(
-                host=MARIADB_HOST,
-                port=MARIADB_PORT,
-                user=MARIADB_USER,
+                host=maria_server.host,
+                port=maria_server.port,
+                user=maria_server.user,
                 password="",
                 database=self.name,
                 autocommit=True,
@@ -149,31 +196,37 @@ def _json(value: Any) -> Any:
 
 @contextmanager
 def temporary_database(dialect: str, directory: Path) -> Iterator[TestDatabase]:
-    """A new, empty database on the real server for ``dialect``; dropped afterwards."""
+    """A new, empty database on the test server for ``dialect``; dropped afterwards."""
     name = f"dt_{uuid.uuid4().hex[:12]}"
     if dialect == "sqlite":
         path = directory / f"{name}.db"
         yield TestDatabase(dialect, f"sqlite:///{path}", name, path)
         return
     if dialect == "postgresql":
-        with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True) as admin:
+        pg = server("postgresql")
+        with _admin_pg(pg) as admin:
             admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
         try:
-            yield TestDatabase(dialect, f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}", name)
+            yield TestDatabase(dialect, f"postgresql://{pg.user}@{pg.host}:{pg.port}/{name}", name)
         finally:
-            with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True) as admin:
+            with _admin_pg(pg) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         return
-    admin = pymysql.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, password="", autocommit=True)
+    maria = server("mariadb")
+    _admin_maria(maria, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     try:
-        admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        yield TestDatabase(dialect, f"{dialect}://{maria.user}@{maria.host}:{maria.port}/{name}", name)
+    finally:
+        _admin_maria(maria, f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _admin_pg(pg: servers.Server) -> psycopg.Connection[tuple[Any, ...]]:
+    return psycopg.connect(host=pg.host, port=pg.port, user=pg.user, dbname="postgres", autocommit=True)
+
+
+def _admin_maria(maria: servers.Server, sql: str) -> None:
+    admin = pymysql.connect(host=maria.host, port=maria.port, user=maria.user, password="", autocommit=True)
+    try:
+        admin.cursor().execute(sql)
     finally:
         admin.close()
-    try:
-        yield TestDatabase(dialect, f"{dialect}://{MARIADB_USER}@{MARIADB_HOST}:{MARIADB_PORT}/{name}", name)
-    finally:
-        admin = pymysql.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, password="", autocommit=True)
-        try:
-            admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        finally:
-            admin.close()
