@@ -20,16 +20,7 @@ import psycopg
 import pymysql
 import pytest
 
-from tests.support.databases import (
-    MARIADB_HOST,
-    MARIADB_PORT,
-    MARIADB_USER,
-    PG_HOST,
-    PG_PORT,
-    PG_USER,
-    TestDatabase,
-    temporary_database,
-)
+from tests.support.databases import TestDatabase, temporary_database
 from tests.support.events import events_with_old
 from tests.support.paths import FIXTURES
 from tests.support.projects import generate, run_in_project
@@ -79,15 +70,16 @@ class Writer:
         self.database = database
 
     def run(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        server = self.database.server
         if self.database.dialect == "postgresql":
             with psycopg.connect(
-                host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=self.database.name, autocommit=True
+                host=server.host, port=server.port, user=server.user, dbname=self.database.name, autocommit=True
             ) as conn:
                 conn.execute(f'SET search_path = "{SCHEMA}"')
                 for sql, params in statements:
                     conn.execute(sql.replace("`", '"'), params)
             return
-        conn = pymysql.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, password="",
+        conn = pymysql.connect(host=server.host, port=server.port, user=server.user, password="",
                                database=SCHEMA, autocommit=True, charset="utf8mb4")  # fmt: skip
         try:
             for sql, params in statements:
