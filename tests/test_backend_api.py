@@ -98,6 +98,10 @@ async def test_stats_and_history(tpch_project: Path, stream_db: TestDatabase) ->
         assert [e["event_type"] for e in body["events"]] == ["update", "delete"]
         assert body["events"][1]["data"]["order_key"] == "O-1"
         assert body["events"][0]["changed"] == ["order_status"]
+        assert body["events"][0]["old"] == {"order_status": "O"} and body["events"][1]["old"] is None
+        live_update = next(event for event in client.events if event["event_type"] == "update")
+        assert (live_update["changed"], live_update["old"]) == (["order_status"], {"order_status": "O"})
+        assert list(live_update) == ["id", "entity", "event_type", "data", "changed", "old", "timestamp"]
 
         for bad in ("/api/events?after=-1", "/api/events?limit=0", "/api/events?limit=x", "/api/events?entity=Nope"):
             status, body, _ = get(server, bad)

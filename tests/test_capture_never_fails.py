@@ -29,13 +29,15 @@ from tests.support.databases import (
     TestDatabase,
     temporary_database,
 )
+from tests.support.events import events_with_old
 from tests.support.projects import run_in_project
 
 DEEP_JSON = "[" * 31 + "]" * 31
 """Valid JSON, one level deeper than MariaDB accepts inside the payload object."""
-LONG_TEXT = "é" * 300_000
-"""600 kB: within a text value's share of MariaDB's default 16 MB packet for this entity
-(16 MB / (6 x 4 text columns) = 699 kB; see the packet test below)."""
+LONG_TEXT = "é" * 150_000
+"""300 kB: within a text value's share of MariaDB's default 16 MB packet for this entity
+in an update event, which carries it new and old (16 MB / (6 x 4 text columns x 2) = 349 kB;
+see the packet test below)."""
 HUGE_TEXT = "é" * 5_000_000
 CONTROL = '\x01\x1f"\\ \t\n'
 NOT_JSON_NOR_DATES = {
@@ -178,20 +180,33 @@ def test_odd_values_never_fail_a_write_and_are_recorded(loose_db: tuple[TestData
     app = Application(database, sql_mode)
     q, mark = database.quote, database.placeholder
     insert = f"INSERT INTO readings ({', '.join(q(c) for c in NULLS)}) VALUES ({', '.join(mark for _ in NULLS)})"
+    others = [column for column in NULLS if column != "label"]
+    clear = f"UPDATE readings SET {', '.join(f'{q(c)} = NULL' for c in others)} WHERE id = {mark}"
     for name, row, expected in _cases(database.dialect):
         before = len(database.events())
         row_id = app.run(insert, tuple(row.values()))
         app.run(f"UPDATE readings SET {q('label')} = {mark} WHERE id = {mark}", ("changed", row_id))
+        # Every odd value becomes NULL: it is an old value now, encoded as in the payload.
+        app.run(clear, (row_id,))
         app.run(f"DELETE FROM readings WHERE id = {mark}", (row_id,))
-        events = database.events()[before:]
-        assert [event["event_type"] for event in events] == ["insert", "update", "delete"], name
+        events = events_with_old(database)[before:]
         changed = {**expected, "label": "changed"}
+        cleared = {**changed, **dict.fromkeys(others)}
+        was = {column: expected[column] for column in others if expected[column] is not None}
+        kinds = ["insert", "update", *(["update"] if was else []), "delete"]
+        assert [event["event_type"] for event in events] == kinds, name
         assert [event["payload"] for event in events] == [
             {"id": row_id, **expected},
             {"id": row_id, **changed},
-            {"id": row_id, **changed},
+            *([{"id": row_id, **cleared}] if was else []),
+            {"id": row_id, **cleared},
         ], name
         assert events[1]["changed_columns"] == ["label"], name
+        assert events[1]["old_values"] == {"label": expected["label"]}, name
+        if was:
+            assert events[2]["changed_columns"] == [column for column in others if column in was], name
+            assert events[2]["old_values"] == was, name
+        assert events[0]["old_values"] is None and events[-1]["old_values"] is None, name
 
 
 def test_a_row_larger_than_the_packet_is_captured_cut(tmp_path: Path, loose_project: Path) -> None:
@@ -204,12 +219,21 @@ def test_a_row_larger_than_the_packet_is_captured_cut(tmp_path: Path, loose_proj
         size = int(packet) * 3 // 5  # each fits a packet, the two together do not
         database.execute("INSERT INTO readings (amount) VALUES (1)")
         database.execute(f"UPDATE readings SET label = REPEAT('a', {size}), body = REPEAT('b', {size})")
+        # Four values of 3/5 of a packet, new and old: each cut, the row still readable.
+        database.execute(f"UPDATE readings SET label = REPEAT('c', {size}), body = REPEAT('d', {size})")
         database.execute("DELETE FROM readings")
-        events = database.events()
-        assert [event["event_type"] for event in events] == ["insert", "update", "delete"]
-        for event in events[1:]:
-            for column, letter in (("label", "a"), ("body", "b")):
-                value = event["payload"][column]
-                assert value.endswith("...[truncated]") and value.startswith(letter * 1000)
-                assert len(value) < size
+        events = events_with_old(database)
+        assert [event["event_type"] for event in events] == ["insert", "update", "update", "delete"]
+
+        def cut(value: str, letter: str) -> bool:
+            return value.endswith("...[truncated]") and value.startswith(letter * 1000) and len(value) < size
+
+        for event, letters in zip(events[1:], ("ab", "cd", "cd"), strict=True):
+            assert cut(event["payload"]["label"], letters[0]) and cut(event["payload"]["body"], letters[1])
             assert event["payload"]["amount"] == 1
+        assert events[1]["old_values"] == {"label": None, "body": None}
+        assert cut(events[2]["old_values"]["label"], "a") and cut(events[2]["old_values"]["body"], "b")
+        assert set(events[2]["old_values"]) == {"label", "body"}
+        (row_bytes,) = database.query("SELECT LENGTH(payload) + LENGTH(old_values) FROM db_events WHERE id = %s",
+                                      (events[2]["id"],))[0]  # fmt: skip
+        assert int(row_bytes) < int(packet)

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.support.databases import MARIADB_HOST, MARIADB_PORT, MARIADB_USER, PG_HOST, PG_PORT, PG_USER, TestDatabase
+from tests.support.databases import (
+    MARIADB_HOST,
+    MARIADB_PORT,
+    MARIADB_USER,
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    TestDatabase,
+    temporary_database,
+)
+from tests.support.paths import FIXTURES
+from tests.support.projects import generate, run_in_project
 
 FILES = ("entity_tables.sql", "001_db_events.sql", "002_triggers.sql")
 
@@ -41,3 +53,36 @@ def test_files_run_through_the_native_client(tpch_project: Path, database: TestD
                                "total_price": 9.5, "order_date": "2024-01-01"})  # fmt: skip
     events = database.events()
     assert [(e["entity"], e["event_type"], e["payload"]["order_key"]) for e in events] == [("Order", "insert", "O-1")]
+
+
+def test_print_output_of_a_schema_qualified_table_runs_through_the_mysql_client(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """`--print` fills the dashboard database into the triggers of a table in another database."""
+    schema = f"stg_{uuid.uuid4().hex[:10]}"
+    entities = tmp_path / "entities"
+    entities.mkdir()
+    for path in (FIXTURES / "staging_legacy").iterdir():
+        entities.joinpath(path.name).write_text(path.read_text().replace("staging.", f"{schema}."))
+    project = generate(template_repo, tmp_path / "project", entities)
+    with temporary_database("mariadb", tmp_path) as database:
+        try:
+            printed = run_in_project(
+                project,
+                "-m",
+                "backend.migrate",
+                "--print",
+                "--create-entity-tables",
+                env={"DATABASE_URL": database.url},
+            )
+            assert printed.returncode == 0, printed.stderr
+            assert "<dashboard_database>" not in printed.stdout
+            raw = (project / "migrations" / "mariadb" / "002_triggers.sql").read_text()
+            assert "<dashboard_database>.`db_events`" in raw  # the raw file cannot run as is
+            result = subprocess.run(_client(database), input=printed.stdout, capture_output=True, text=True,
+                                    timeout=60, check=False)  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            database.execute(f"INSERT INTO `{schema}`.orders (`orderCode`, `customerName`) VALUES ('P-1', 'x')")
+            assert [(e["entity"], e["payload"]["orderCode"]) for e in database.events()] == [("StagingOrder", "P-1")]
+        finally:
+            database.execute(f"DROP DATABASE IF EXISTS `{schema}`")

@@ -68,11 +68,18 @@ def spelled(name: str, style: ColumnNames) -> str:
     return name
 
 
-def owned_name(table: str, suffix: str) -> str:
+def owned_name(table: str, suffix: str, schema: str = "") -> str:
     """Name of a trigger or function we create for ``table``, at most 63 characters.
 
     Long table names are shortened with a hash so that two tables never share a name.
+    A schema-qualified table always gets the hash of ``schema.table``: ``staging.orders``
+    and ``orders`` (or ``staging_orders``) then never share a name, and the names of
+    unqualified tables stay what they always were, so existing installs do not churn.
     """
+    if schema:
+        digest = hashlib.sha256(f"{schema}.{table}".encode()).hexdigest()[:8]
+        room = MAX_IDENTIFIER_LENGTH - len(OBJECT_PREFIX) - len(digest) - len(suffix) - 2
+        return f"{OBJECT_PREFIX}{f'{schema}_{table}'[:room]}_{digest}_{suffix}"
     name = f"{OBJECT_PREFIX}{table}_{suffix}"
     if len(name) <= MAX_IDENTIFIER_LENGTH:
         return name

@@ -93,12 +93,12 @@ class Entity:
         return tuple(column for column in self.columns if not column.primary_key)
 
     def trigger_name(self, event_type: EventType) -> str:
-        return owned_name(self.table, event_type)
+        return owned_name(self.table, event_type, self.schema)
 
     @property
     def function_name(self) -> str:
         """PostgreSQL trigger function shared by the entity's triggers."""
-        return owned_name(self.table, "capture")
+        return owned_name(self.table, "capture", self.schema)
 
     @property
     def trigger_names(self) -> tuple[str, ...]:

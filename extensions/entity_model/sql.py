@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .identifiers import index_name
+from .identifiers import EVENTS_TABLE, index_name
 from .model import Column, Dialect, Entity
 
 # PostgreSQL functions take at most 100 arguments and SQLite (before 3.45) 127:
@@ -32,6 +32,44 @@ def quote(name: str, dialect: Dialect) -> str:
 
 def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def table(entity: Entity, dialect: Dialect) -> str:
+    """The entity's table in SQL: ``"staging"."orders"`` when it names a schema (a MySQL database)."""
+    name = quote(entity.table, dialect)
+    return f"{quote(entity.schema, dialect)}.{name}" if entity.schema else name
+
+
+def column_sql(column: Column, dialect: Dialect) -> str:
+    """The column as the table spells it (``Column.sql``), quoted."""
+    return quote(column.sql, dialect)
+
+
+def trigger(entity: Entity, event: str, dialect: Dialect) -> str:
+    """A trigger's name in SQL: MySQL / MariaDB keep a trigger in its table's database."""
+    name = quote(entity.trigger_name(event), dialect)  # type: ignore[arg-type]  # a template's event name
+    if dialect in ("mysql", "mariadb") and entity.schema:
+        return f"{quote(entity.schema, dialect)}.{name}"
+    return name
+
+
+EVENTS_DATABASE_PLACEHOLDER = "<dashboard_database>"
+"""MySQL / MariaDB: stands for the dashboard's own database in the triggers of tables in
+another database (a trigger body resolves unqualified names in its table's database).
+The migration runner (and ``--print``) replace it with the database of DATABASE_URL;
+left as it is, it is a syntax error, so an unfilled file never installs a trigger that
+would fail the application's writes."""
+
+
+def events_table(entity: Entity, dialect: Dialect) -> str:
+    """Where the entity's triggers write: ``db_events`` of the dashboard, whatever the writer's session.
+
+    PostgreSQL functions pin their search_path at creation (``SET search_path FROM
+    CURRENT``), so the name stays unqualified there; SQLite has no schemas.
+    """
+    if dialect in ("mysql", "mariadb") and entity.schema:
+        return f"{EVENTS_DATABASE_PLACEHOLDER}.{quote(EVENTS_TABLE, dialect)}"
+    return EVENTS_TABLE
 
 
 def column_type(column: Column, dialect: Dialect, *, unique: bool = False) -> str:
@@ -91,7 +129,7 @@ def table_elements(entity: Entity, dialect: Dialect) -> list[str]:
     unique_columns = set(entity.unicity_fields)
     elements: list[str] = []
     for column in entity.columns:
-        name = quote(column.name, dialect)
+        name = column_sql(column, dialect)
         if column.primary_key:
             elements.append(f"{name} {id_column_definition(column, dialect)}")
             continue
@@ -101,10 +139,11 @@ def table_elements(entity: Entity, dialect: Dialect) -> list[str]:
     if dialect in ("mysql", "mariadb"):
         for column in indexed_columns(entity):
             elements.append(
-                f"INDEX {quote(index_name(entity.table, column.name), dialect)} ({quote(column.name, dialect)})"
+                f"INDEX {quote(index_name(entity.table, column.name), dialect)} ({column_sql(column, dialect)})"
             )
     if entity.unicity_fields:
-        elements.append("UNIQUE (" + ", ".join(quote(name, dialect) for name in entity.unicity_fields) + ")")
+        unique_sql = (column_sql(entity.column(name), dialect) for name in entity.unicity_fields)
+        elements.append("UNIQUE (" + ", ".join(unique_sql) + ")")
     return elements
 
 
@@ -207,31 +246,34 @@ def _mysql_within(ref: str, share: str, value: str) -> str:
     return f"IF(LENGTH({ref}) > {share}, {_mysql_cut(ref, share)}, {value})"
 
 
-def _mysql_packet_share(entity: Entity) -> str:
-    """The bytes each text value may take so that the payload never exceeds max_allowed_packet.
+def _mysql_packet_share(entity: Entity, *, with_old: bool = False) -> str:
+    """The bytes each text value may take so that the event never exceeds max_allowed_packet.
 
     A JSON function whose result would exceed max_allowed_packet fails the
-    statement (ERROR 1301). Each text value of the row gets an equal share of
-    the packet, allowing for its escaping; a longer value is cut to its share
-    and marked. (Keeping a long value whole when the rest of the row is short
-    needs the row's total in the trigger: that measured 35-40% slower bulk
-    inserts on MariaDB.)
+    statement (ERROR 1301), and the server cannot send a db_events row larger
+    than the packet to the backend. Each text value of the row gets an equal
+    share of the packet, allowing for its escaping; a longer value is cut to its
+    share and marked. An update event carries a text value twice, new in the
+    payload and old in ``old_values``: ``with_old`` halves the share. (Keeping a
+    long value whole when the rest of the row is short needs the row's total in
+    the trigger: that measured 35-40% slower bulk inserts on MariaDB.)
     """
     variable = [column for column in entity.columns if column.type in _VARIABLE_LENGTH]
-    overhead = sum(len(column.name) + 32 for column in entity.columns)
-    return f"(@@max_allowed_packet - {overhead}) DIV {_MYSQL_ESCAPE_GROWTH * max(len(variable), 1)}"
+    copies = 2 if with_old else 1
+    overhead = sum(len(column.name) + 32 for column in entity.columns) * copies
+    return f"(@@max_allowed_packet - {overhead}) DIV {_MYSQL_ESCAPE_GROWTH * copies * max(len(variable), 1)}"
 
 
-def _value(entity: Entity, column: Column, row: str, dialect: Dialect) -> str:
+def _value(entity: Entity, column: Column, row: str, dialect: Dialect, *, with_old: bool = False) -> str:
     """The column of ``row`` (NEW or OLD) as a value for the dialect's JSON builder."""
-    ref = f"{row}.{quote(column.name, dialect)}"
+    ref = f"{row}.{column_sql(column, dialect)}"
     if dialect == "postgresql":
         # json_build_object encodes every type as we want and cannot fail: text
         # stays a string, NaN and infinities become strings, bytea its \x text.
         return ref
     if dialect == "sqlite":
         return _sqlite_value(column, ref)
-    return _mysql_value(column, ref, _mysql_packet_share(entity))
+    return _mysql_value(column, ref, _mysql_packet_share(entity, with_old=with_old))
 
 
 def _json_objects(pairs: list[tuple[str, str]], dialect: Dialect) -> str:
@@ -263,13 +305,19 @@ def _json_objects(pairs: list[tuple[str, str]], dialect: Dialect) -> str:
     return merged
 
 
-def payload(entity: Entity, row: str, dialect: Dialect) -> str:
-    """A JSON object of every persisted column of ``row`` (``NEW`` or ``OLD``)."""
-    return _json_objects([(column.name, _value(entity, column, row, dialect)) for column in entity.columns], dialect)
+def payload(entity: Entity, row: str, dialect: Dialect, event: str = "") -> str:
+    """A JSON object of every persisted column of ``row`` (``NEW`` or ``OLD``), keyed by field name.
+
+    ``event`` ``"update"``: the payload of an update event, which shares the
+    MySQL packet with its old values (:func:`_mysql_packet_share`).
+    """
+    with_old = event == "update"
+    pairs = [(column.name, _value(entity, column, row, dialect, with_old=with_old)) for column in entity.columns]
+    return _json_objects(pairs, dialect)
 
 
 def _differs(column: Column, dialect: Dialect) -> str:
-    old, new = f"OLD.{quote(column.name, dialect)}", f"NEW.{quote(column.name, dialect)}"
+    old, new = f"OLD.{column_sql(column, dialect)}", f"NEW.{column_sql(column, dialect)}"
     if dialect == "postgresql":
         if column.type == "json":
             # json has no equality operator, and a cast to jsonb fails on invalid
@@ -282,8 +330,8 @@ def _differs(column: Column, dialect: Dialect) -> str:
 
 
 def any_changed(entity: Entity, dialect: Dialect) -> str:
-    """True when an UPDATE changed at least one data column (no-op updates are not events)."""
-    conditions = [_differs(column, dialect) for column in entity.data_columns]
+    """True when an UPDATE changed at least one column, the key included (no-op updates are not events)."""
+    conditions = [_differs(column, dialect) for column in entity.columns]
     return "(" + f"{_BREAK}OR ".join(conditions) + ")" if conditions else "FALSE"
 
 
@@ -293,8 +341,8 @@ def _json_string(name: str) -> str:
 
 
 def changed_columns(entity: Entity, dialect: Dialect) -> str:
-    """A JSON array (as text on MySQL and SQLite) of the data columns an UPDATE changed."""
-    columns = entity.data_columns
+    """A JSON array (as text on MySQL and SQLite) of the fields an UPDATE changed, the key included."""
+    columns = entity.columns
     if not columns:
         return "'[]'"
     if dialect == "postgresql":
@@ -309,6 +357,37 @@ def changed_columns(entity: Entity, dialect: Dialect) -> str:
     return f"CONCAT('[', CONCAT_WS(',', {items}), ']')"
 
 
+def old_values(entity: Entity, dialect: Dialect) -> str:
+    """A JSON object of the old values of the fields an UPDATE changed (the key included), by field name.
+
+    Only the changed columns, so an update of one column of a wide row stays
+    cheap. Each value is encoded as in the payload, so it cannot fail the write.
+    """
+    columns = entity.columns
+    if dialect == "postgresql":
+        # json_object_agg over json values: no cast to jsonb (which fails on \u0000).
+        rows = f",{_BREAK}    ".join(
+            f"({_differs(c, dialect)}, {literal(c.name)}, to_json({_value(entity, c, 'OLD', dialect)}))"
+            for c in columns
+        )
+        return f"(SELECT json_object_agg(c.k, c.v) FROM (VALUES{_BREAK}    {rows}) AS c(changed, k, v) WHERE c.changed)"
+    if dialect == "sqlite":
+        # json_quote() keeps a value that is already JSON (booleans, Json columns) as it is.
+        items = f"{_BREAK}|| ".join(
+            f"CASE WHEN {_differs(c, dialect)} THEN {literal(_json_string(c.name) + ':')} || "
+            f"json_quote({_value(entity, c, 'OLD', dialect)}) || ',' ELSE '' END"
+            for c in columns
+        )
+        return f"'{{' || rtrim({items}, ',') || '}}'"
+    # JSON_MERGE_PRESERVE keeps null values (JSON_MERGE_PATCH would drop them).
+    items = f",{_BREAK}".join(
+        f"IF({_differs(c, dialect)}, JSON_OBJECT({literal(c.name)}, "
+        f"{_value(entity, c, 'OLD', dialect, with_old=True)}), '{{}}')"
+        for c in columns
+    )
+    return f"JSON_MERGE_PRESERVE('{{}}',{_BREAK}{items})"
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "sql_quote": quote,
     "sql_literal": literal,
@@ -317,6 +396,11 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "sql_payload": payload,
     "sql_any_changed": any_changed,
     "sql_changed_columns": changed_columns,
+    "sql_old_values": old_values,
+    "sql_table": table,
+    "sql_trigger": trigger,
+    "sql_column": column_sql,
+    "sql_events_table": events_table,
     "sql_index_name": index_name,
     "sql_table_elements": table_elements,
     "sql_indexed_columns": indexed_columns,

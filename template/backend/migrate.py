@@ -25,7 +25,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .capture.runner import MIGRATIONS_DIR, MigrationError, planned_files, run
+from .capture.runner import MigrationError, planned_files, run, script_text, url_database
 from .db.database import DatabaseUnavailable
 from .db.url import DatabaseUrlError, parse_database_url
 from .model import load_model
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = parse_database_url(args.database_url or os.environ.get("DATABASE_URL"))
         if args.print:
             for name in planned_files(target.dialect, drop=args.drop, entity_tables=args.create_entity_tables):
-                print((MIGRATIONS_DIR / target.dialect / name).read_text(encoding="utf-8"))
+                print(script_text(target.dialect, name, url_database(target)))
             return 0
         message = asyncio.run(run(target, load_model(), drop=args.drop, entity_tables=args.create_entity_tables))
     except (DatabaseUrlError, DatabaseUnavailable, MigrationError) as error:

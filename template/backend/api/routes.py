@@ -26,7 +26,7 @@ def _entity_view(entity: Entity) -> dict[str, Any]:
     """What the page needs of an entity (lib/entityModel.ts reads exactly these keys)."""
     return {
         "name": entity.name,
-        "table": entity.table,
+        "table": entity.qualified_table,  # shown as is: schema.table when it has a schema
         "kind": entity.kind,
         "id_column": entity.id_column,
         "color": entity.color,

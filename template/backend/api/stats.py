@@ -104,11 +104,11 @@ class Stats:
                 stats.record(event.id, event.event_type, second)
 
     async def refresh_row_counts(self, db: Database) -> None:
-        estimates = await _estimates(db, [entity.table for entity in self.model.entities])
+        estimates = await _estimates(db, [(entity.schema, entity.table) for entity in self.model.entities])
         for entity in self.model.entities:
             stats = self.by_entity[entity.name]
-            estimate = estimates.get(entity.table)
-            quoted = db.quote(entity.table)
+            estimate = estimates.get((entity.schema, entity.table))
+            quoted = db.sql.table(entity.schema, entity.table)
             exact = estimate is None or estimate < EXACT_COUNT_BELOW
             counted = f"(SELECT COUNT(*) FROM {quoted})" if exact else str(int(estimate or 0))
             # One statement, one snapshot: the count and the event id it is current to.
@@ -133,7 +133,7 @@ class Stats:
         }
 
 
-async def _estimates(db: Database, tables: list[str]) -> dict[str, int]:
+async def _estimates(db: Database, tables: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Catalog row estimates (0.1 ms instead of a full scan); empty where the dialect has none."""
     if db.sql.row_estimates_query is None:
         return {}
@@ -141,7 +141,7 @@ async def _estimates(db: Database, tables: list[str]) -> dict[str, int]:
     wanted = set(tables)
     # reltuples is -1 for a table never analyzed.
     return {
-        str(row["name"]): int(row["estimate"])
+        (str(row["schema_name"]), str(row["name"])): int(row["estimate"])
         for row in rows
-        if row["name"] in wanted and row["estimate"] is not None and int(row["estimate"]) >= 0
+        if (row["schema_name"], row["name"]) in wanted and row["estimate"] is not None and int(row["estimate"]) >= 0
     }

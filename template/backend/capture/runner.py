@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from ..db.database import Database, StatementFailed
 from ..db.dialects import sql_dialect
 from ..db.url import DatabaseTarget, Dialect
 from ..model import Model
 from ..settings import PROJECT_ROOT
-from .schema import existing_functions, existing_triggers, live_tables, model_mismatches
+from .schema import (
+    LiveTables,
+    current_schema,
+    existing_functions,
+    existing_triggers,
+    live_tables,
+    model_mismatches,
+    table_key,
+)
 from .sql_script import split_statements
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
@@ -19,6 +28,19 @@ ENTITY_TABLES = "entity_tables.sql"
 APPLY_FILES = ("001_db_events.sql", "002_triggers.sql")
 DROP_FILE = "drop.sql"
 DROP_ENTITY_TABLES = "drop_entity_tables.sql"
+
+EVENTS_DATABASE_PLACEHOLDER = "<dashboard_database>"
+"""MySQL / MariaDB trigger files: stands for the dashboard's database in the triggers of
+tables in other databases (dashboard-template's sql.EVENTS_DATABASE_PLACEHOLDER)."""
+
+OLD_VALUES_COLUMN = "old_values"
+_ADD_OLD_VALUES = {
+    "postgresql": "ALTER TABLE db_events ADD COLUMN old_values JSON",
+    "mysql": "ALTER TABLE db_events ADD COLUMN old_values JSON NULL",
+    "sqlite": "ALTER TABLE db_events ADD COLUMN old_values TEXT CHECK (old_values IS NULL OR json_valid(old_values))",
+}
+"""Upgrades a db_events created before updates carried their old values (instant on all three:
+a nullable column without a default, added at the end as 001_db_events.sql has it)."""
 
 
 class MigrationError(RuntimeError):
@@ -43,12 +65,26 @@ class Statement:
     sql: str
 
 
-def _file_statements(dialect: Dialect, name: str) -> list[Statement]:
+def url_database(target: DatabaseTarget) -> str:
+    """The database DATABASE_URL names (MySQL / MariaDB fill the events placeholder with it)."""
+    return unquote(urlsplit(target.driver_url).path.lstrip("/"))
+
+
+def script_text(dialect: Dialect, name: str, events_database: str) -> str:
+    """A migration file as it runs: the MySQL / MariaDB events placeholder filled."""
     path = MIGRATIONS_DIR / dialect / name
     try:
         script = path.read_text(encoding="utf-8")
     except OSError as error:
         raise MigrationError(f"cannot read {path.relative_to(PROJECT_ROOT)}: {error.strerror}") from None
+    if sql_dialect(dialect).family == "mysql":
+        script = script.replace(EVENTS_DATABASE_PLACEHOLDER, sql_dialect(dialect).quote(events_database))
+    return script
+
+
+def _file_statements(dialect: Dialect, name: str, events_database: str) -> list[Statement]:
+    path = MIGRATIONS_DIR / dialect / name
+    script = script_text(dialect, name, events_database)
     relative = path.relative_to(PROJECT_ROOT)
     return [
         Statement(f"{relative} statement {number}", sql)
@@ -65,16 +101,29 @@ def planned_files(dialect: Dialect, *, drop: bool, entity_tables: bool) -> list[
 # -- our objects that the model no longer wants ---------------------------------
 
 
-async def stale_object_drops(db: Database, model: Model, *, drop: bool) -> list[Statement]:
-    """DROP statements for our triggers and functions that ``model`` does not define (all of them on ``drop``)."""
-    wanted_triggers = frozenset() if drop else model.trigger_names
+async def stale_object_drops(db: Database, model: Model, *, drop: bool, current: str = "") -> list[Statement]:
+    """DROP statements for our triggers and functions that ``model`` does not define (all of them on ``drop``).
+
+    Triggers are ours by name and by where they are: in the current schema, or
+    in another one but writing to this dashboard's db_events (see
+    ``SqlDialect.triggers_query``); each is wanted only on its entity's table.
+    """
+    wanted_triggers = (
+        frozenset()
+        if drop
+        else frozenset(
+            (*table_key(entity, current), name) for entity in model.entities for name in entity.triggers.values()
+        )
+    )
     wanted_functions = frozenset() if drop else model.function_names
     prefix = model.object_prefix
     drops: list[Statement] = []
-    for name, table in await existing_triggers(db):
-        if not name.startswith(prefix) or name in wanted_triggers:
+    for trigger in await existing_triggers(db):
+        if not trigger.name.startswith(prefix) or (trigger.schema, trigger.table, trigger.name) in wanted_triggers:
             continue
-        drops.append(Statement(f"cleanup of trigger {name} on {table}", db.sql.drop_trigger(name, table)))
+        table = f"{trigger.schema}.{trigger.table}" if trigger.schema else trigger.table
+        sql = db.sql.drop_trigger(trigger.name, trigger.schema, trigger.table)
+        drops.append(Statement(f"cleanup of trigger {trigger.name} on {table}", sql))
     for name in await existing_functions(db):
         if name.startswith(prefix) and name not in wanted_functions:
             sql = f"DROP FUNCTION IF EXISTS {db.quote(name)}() CASCADE"
@@ -85,29 +134,44 @@ async def stale_object_drops(db: Database, model: Model, *, drop: bool) -> list[
 # -- running ---------------------------------------------------------------------
 
 
+def _events_upgrade(dialect: Dialect, tables: LiveTables) -> list[Statement]:
+    """Adds old_values to a db_events created before it existed (checked first: nothing when present)."""
+    events = tables.get(("", "db_events"))
+    if events is None or any(name.lower() == OLD_VALUES_COLUMN for name in events):
+        return []
+    return [Statement("upgrade of db_events (old values of updates)", _ADD_OLD_VALUES[sql_dialect(dialect).family])]
+
+
 async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables: bool) -> str:
     db = Database(target, pool_size=1)
     await db.connect()
     try:
-        statements = [
-            statement
-            for name in planned_files(target.dialect, drop=drop, entity_tables=entity_tables)
-            for statement in _file_statements(target.dialect, name)
-        ]
+        current = await current_schema(db)
+        files = planned_files(target.dialect, drop=drop, entity_tables=entity_tables)
+        statements = {name: _file_statements(target.dialect, name, current) for name in files}
+        upgrade: list[Statement] = []
         if not drop:
             # Before the first statement: MySQL and MariaDB cannot roll DDL back, and a
             # trigger that names a missing column fails every write to its table.
-            tables = await live_tables(db)
-            problems = model_mismatches(model, tables, db.sql, create_missing_tables=entity_tables)
+            schemas = tuple(sorted({entity.schema for entity in model.entities if entity.schema not in ("", current)}))
+            tables = await live_tables(db, schemas)
+            problems = model_mismatches(model, tables, db.sql, create_missing_tables=entity_tables, current=current)
             if problems:
                 raise ModelMismatch(target.display, problems)
-        cleanup = await stale_object_drops(db, model, drop=drop)
+            upgrade = _events_upgrade(target.dialect, tables)
+        # The upgrade goes between db_events (a no-op then) and the triggers that write old_values.
+        ordered = [
+            statement
+            for name in files
+            for statement in (statements[name] + (upgrade if name == APPLY_FILES[0] else []))
+        ]
+        cleanup = await stale_object_drops(db, model, drop=drop, current=current)
         # On --drop our leftovers go first, before the tables they hang on.
-        statements = cleanup + statements if drop else statements + cleanup
+        statements_run = cleanup + ordered if drop else ordered + cleanup
         try:
-            await db.run_script([statement.sql for statement in statements], lock_name=LOCK_NAME)
+            await db.run_script([statement.sql for statement in statements_run], lock_name=LOCK_NAME)
         except StatementFailed as failure:
-            where = statements[failure.index].source if failure.index >= 0 else "locking"
+            where = statements_run[failure.index].source if failure.index >= 0 else "locking"
             raise MigrationError(f"{where}: {failure.message}") from None
     finally:
         await db.disconnect()

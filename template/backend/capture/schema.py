@@ -8,6 +8,7 @@ the README's "What the runner checks" and docs/design.md in dashboard-template).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..db.database import Database
@@ -48,13 +49,60 @@ class LiveColumn:
     family: TypeFamily
 
 
-LiveTables = dict[str, dict[str, LiveColumn]]
-"""Columns by name, by table name, as the database spells them."""
+TableKey = tuple[str, str]
+"""(schema, table); the schema is ``""`` for the connection's current schema (MySQL: database)."""
+
+LiveTables = dict[TableKey, dict[str, LiveColumn]]
+"""Columns by name, by table, as the database spells them."""
+
+SPELLINGS: dict[str, str] = {
+    "as_written": "spelled as the field",
+    "lower_case": "folded to lower case",
+    "snake_case": "in snake_case",
+}
+"""dashboard.yaml's ``column_names`` styles, and how a message describes each."""
+
+# Word boundaries as nomnom's to_snake_case finds them (the same rule as
+# dashboard-template's identifiers.spelled, which spelled the model's columns).
+_WORD_BOUNDARY = re.compile(
+    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])"
+)
 
 
-async def existing_triggers(db: Database) -> list[tuple[str, str]]:
-    """(trigger, table) for every trigger in the current schema."""
-    return [(str(row["name"]), str(row["table_name"])) for row in await db.fetch_all(db.sql.triggers_query)]
+def spelled(name: str, style: str) -> str:
+    """A field name as a table spells its column under ``column_names: style``."""
+    if style == "lower_case":
+        return name.lower()
+    if style == "snake_case":
+        words = [word for part in name.split("_") for word in _WORD_BOUNDARY.split(part) if word]
+        return "_".join(word.lower() for word in words)
+    return name
+
+
+@dataclass(frozen=True)
+class LiveTrigger:
+    name: str
+    schema: str
+    """``""`` for the current schema."""
+    table: str
+
+
+async def current_schema(db: Database) -> str:
+    """The connection's schema (MySQL: database); ``""`` on SQLite."""
+    if db.sql.current_schema_query is None:
+        return ""
+    return str(await db.fetch_val(db.sql.current_schema_query) or "")
+
+
+def table_key(entity: Entity, current: str) -> TableKey:
+    """Where ``entity``'s table is, as :func:`live_tables` keys it."""
+    return ("" if entity.schema == current else entity.schema, entity.table)
+
+
+async def existing_triggers(db: Database) -> list[LiveTrigger]:
+    """Every trigger in the current schema, and ours in other schemas (see ``SqlDialect.triggers_query``)."""
+    rows = await db.fetch_all(db.sql.triggers_query)
+    return [LiveTrigger(str(row["name"]), str(row["table_schema"] or ""), str(row["table_name"])) for row in rows]
 
 
 async def existing_functions(db: Database) -> list[str]:
@@ -64,29 +112,39 @@ async def existing_functions(db: Database) -> list[str]:
     return [str(row["name"]) for row in await db.fetch_all(db.sql.trigger_functions_query)]
 
 
-async def live_tables(db: Database) -> LiveTables:
-    """Every column of every table in the current schema, with its type family."""
+async def live_tables(db: Database, schemas: tuple[str, ...] = ()) -> LiveTables:
+    """Every column of every table in the current schema and in ``schemas``, with its type family."""
     tables: LiveTables = {}
-    for row in await db.fetch_all(db.sql.columns_query):
+    for row in await db.fetch_all(db.sql.columns_query(schemas)):
         declared = str(row["declared_type"] or "")
         column = LiveColumn(str(row["column_name"]), declared, db.sql.type_family(str(row["type_key"] or ""), declared))
-        tables.setdefault(str(row["table_name"]), {})[column.name] = column
+        key = (str(row["table_schema"] or ""), str(row["table_name"]))
+        tables.setdefault(key, {})[column.name] = column
     return tables
 
 
-def model_mismatches(model: Model, tables: LiveTables, sql: SqlDialect, *, create_missing_tables: bool) -> list[str]:
+def model_mismatches(
+    model: Model, tables: LiveTables, sql: SqlDialect, *, create_missing_tables: bool, current: str = ""
+) -> list[str]:
     """One line per difference between the model and the live tables, each with its fix.
 
     Empty when triggers can be installed. Missing tables are no problem when the
-    runner is about to create them (``--create-entity-tables``).
+    runner is about to create them (``--create-entity-tables``). ``current``:
+    the connection's schema (MySQL: database), which an entity may also name.
     """
     problems: list[str] = []
     for entity in model.entities:
-        live = tables.get(entity.table)
+        if entity.schema and sql.family == "sqlite":
+            problems.append(
+                f"{entity.qualified_table}: SQLite has no schemas (entity {entity.name}; an attached database "
+                "is not supported); fix: name the table without a schema in the entity YAML and run copier update"
+            )
+            continue
+        live = tables.get(table_key(entity, current))
         if live is None:
             if not create_missing_tables:
                 problems.append(
-                    f"{entity.table}: no such table (entity {entity.name}); fix: create it, or pass "
+                    f"{entity.qualified_table}: no such table (entity {entity.name}); fix: create it, or pass "
                     "--create-entity-tables to create it from the model (demos and tests)"
                 )
             continue
@@ -104,31 +162,51 @@ def _model_name_clashes(entity: Entity, sql: SqlDialect) -> list[str]:
     seen: dict[str, str] = {}
     problems = []
     for column in entity.columns:
-        other = seen.setdefault(column.name.lower(), column.name)
-        if other != column.name:
+        other = seen.setdefault(column.sql.lower(), column.sql)
+        if other != column.sql:
             problems.append(
-                f"{entity.table}.{column.name}: the model also has {other}, and {sql.name} column names "
+                f"{entity.qualified_table}.{column.sql}: the model also has {other}, and {sql.name} column names "
                 "ignore case; fix: rename one of the fields in the entity YAML and run copier update"
             )
     return problems
 
 
+def _other_spelling(column: Column, live: dict[str, LiveColumn], sql: SqlDialect) -> tuple[str, str] | None:
+    """(live name, column_names style) when the table spells the field another way that a style gives."""
+    for style in SPELLINGS:
+        wanted = spelled(column.name, style)
+        if wanted == column.sql:
+            continue
+        for name in live:
+            if name == wanted or (sql.case_insensitive_columns and name.lower() == wanted.lower()):
+                return name, style
+    return None
+
+
 def _column_problem(entity: Entity, column: Column, live: dict[str, LiveColumn], sql: SqlDialect) -> str | None:
-    where = f"{entity.table}.{column.name}"
-    same_but_case = [name for name in live if name.lower() == column.name.lower() and name != column.name]
-    found = live.get(column.name)
+    where = f"{entity.qualified_table}.{column.sql}"
+    same_but_case = [name for name in live if name.lower() == column.sql.lower() and name != column.sql]
+    found = live.get(column.sql)
     if found is None and sql.case_insensitive_columns and len(same_but_case) == 1:
         found = live[same_but_case[0]]
         same_but_case = []
     if found is None:
-        if same_but_case:
-            spelled = ", ".join(same_but_case)
+        other = _other_spelling(column, live, sql)
+        if other is not None:
+            name, style = other
             return (
-                f"{where}: no such column, but the table has {spelled} ({sql.name} names are case-sensitive); "
+                f'{entity.name}.{column.name}: {entity.qualified_table} has no column "{column.sql}" but has '
+                f"{name} ({SPELLINGS[style]}): set column_names: {style} for this entity in dashboard.yaml, "
+                "run copier update, then migrate"
+            )
+        if same_but_case:
+            spelled_as = ", ".join(same_but_case)
+            return (
+                f"{where}: no such column, but the table has {spelled_as} ({sql.name} names are case-sensitive); "
                 f"fix: spell the field as the table does in the entity YAML and run copier update"
             )
         add = (
-            f"ALTER TABLE {sql.quote(entity.table)} ADD COLUMN {sql.quote(column.name)} "
+            f"ALTER TABLE {sql.table(entity.schema, entity.table)} ADD COLUMN {sql.quote(column.sql)} "
             f"{sql.model_column_type(column.type, column.length)}"
         )
         return (
@@ -136,9 +214,9 @@ def _column_problem(entity: Entity, column: Column, live: dict[str, LiveColumn],
             "or remove the field from the entity YAML and run copier update"
         )
     if same_but_case:
-        spelled = ", ".join([found.name, *same_but_case])
+        spelled_as = ", ".join([found.name, *same_but_case])
         return (
-            f"{where}: the table has columns {spelled} that differ only in case (model type {column.type}); "
+            f"{where}: the table has columns {spelled_as} that differ only in case (model type {column.type}); "
             "fix: rename all but one of them, or remove the field from the entity YAML and run copier update"
         )
     if found.family in ACCEPTED_FAMILIES[column.type]:

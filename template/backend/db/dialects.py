@@ -46,9 +46,11 @@ class SqlDialect:
     """INSERT/DELETE ... RETURNING is available."""
     event_columns: str
     """The SELECT list of ``db_events``: JSON columns as text, passed on without parsing."""
-    columns_query: str
-    """(table_name, column_name, declared_type, type_key) of every column of every table in the
-    current schema; ``type_key`` is what :attr:`type_family` reads."""
+    columns_query: Callable[[tuple[str, ...]], str]
+    """For the schemas (MySQL databases) given, besides the current one: (table_schema,
+    table_name, column_name, declared_type, type_key) of every column of every table;
+    ``table_schema`` is ``''`` for the current schema, ``type_key`` is what
+    :attr:`type_family` reads. The names are safe identifiers (the model checked them)."""
     type_family: Callable[[str, str], TypeFamily]
     """The family of a live column from its (type_key, declared_type)."""
     case_insensitive_columns: bool
@@ -56,13 +58,23 @@ class SqlDialect:
     model_column_type: Callable[[str, int | None], str]
     """The SQL type of a model column (model type, length), as entity_tables.sql creates it."""
     triggers_query: str
-    """(name, table_name) of every trigger in the current schema."""
+    """(name, table_schema, table_name) of every trigger in the current schema, and of the
+    triggers of ours in other schemas: PostgreSQL triggers that call a function of the
+    current schema, MySQL triggers that write to the current database's db_events
+    (``table_schema`` is ``''`` for the current schema)."""
     trigger_functions_query: str | None
     """(name) of every trigger function in the current schema, where triggers call functions."""
     row_estimates_query: str | None
-    """(name, estimate) of every table in the current schema, from the catalog (no scan)."""
-    drop_trigger: Callable[[str, str], str] = field(repr=False)
-    """DROP TRIGGER for (trigger, table)."""
+    """(schema_name, name, estimate) of every table, from the catalog (no scan);
+    ``schema_name`` is ``''`` for the current schema."""
+    current_schema_query: str | None
+    """The name of the current schema (MySQL: database); None where there are no schemas."""
+    drop_trigger: Callable[[str, str, str], str] = field(repr=False)
+    """DROP TRIGGER for (trigger, table schema or ``''``, table)."""
+
+    def table(self, schema: str, table: str) -> str:
+        """``table`` quoted, qualified by ``schema`` when there is one."""
+        return f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
 
 
 _POSTGRESQL_TYPES: dict[str, TypeFamily] = {
@@ -117,6 +129,11 @@ _MYSQL_TYPES: dict[str, TypeFamily] = {
     "mediumblob": "binary",
     "longblob": "binary",
 }
+
+
+def _literals(names: tuple[str, ...]) -> str:
+    """``, 'a', 'b'`` for an IN list after a first item; the model allows only safe identifiers."""
+    return "".join(", '" + name.replace("'", "''") + "'" for name in names)
 
 
 def _postgresql_family(type_key: str, declared_type: str) -> TypeFamily:
@@ -196,27 +213,39 @@ POSTGRESQL = SqlDialect(
     returning=True,
     # Reading JSON as text is 3x faster than letting asyncpg parse it.
     event_columns="id, entity, event_type, CAST(payload AS text) AS payload, "
-    "CAST(changed_columns AS text) AS changed_columns, created_at",
+    "CAST(changed_columns AS text) AS changed_columns, CAST(old_values AS text) AS old_values, created_at",
     # Domains are read as their base type; every enum type is "enum".
-    columns_query="SELECT c.relname AS table_name, a.attname AS column_name, "
-    "format_type(a.atttypid, a.atttypmod) AS declared_type, "
-    "CASE WHEN b.typtype = 'e' THEN 'enum' ELSE format_type(b.oid, NULL) END AS type_key "
-    "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
-    "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
-    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
+    columns_query=lambda schemas: (
+        "SELECT CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname END "
+        "AS table_schema, c.relname AS table_name, a.attname AS column_name, "
+        "format_type(a.atttypid, a.atttypmod) AS declared_type, "
+        "CASE WHEN b.typtype = 'e' THEN 'enum' ELSE format_type(b.oid, NULL) END AS type_key "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+        f"WHERE n.nspname IN (current_schema(){_literals(schemas)}) "
+        "AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
+    ),
     type_family=_postgresql_family,
     case_insensitive_columns=False,
     model_column_type=_postgresql_column_type,
-    triggers_query="SELECT t.tgname AS name, c.relname AS table_name FROM pg_trigger t "
+    triggers_query="SELECT t.tgname AS name, CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname END "
+    "AS table_schema, c.relname AS table_name FROM pg_trigger t "
     "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE NOT t.tgisinternal AND n.nspname = current_schema()",
+    "JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace "
+    "WHERE NOT t.tgisinternal AND (n.nspname = current_schema() OR pn.nspname = current_schema())",
     trigger_functions_query="SELECT p.proname AS name FROM pg_proc p "
     "JOIN pg_namespace n ON n.oid = p.pronamespace "
     "WHERE n.nspname = current_schema() AND p.prorettype = 'trigger'::regtype",
-    row_estimates_query="SELECT c.relname AS name, CAST(c.reltuples AS bigint) AS estimate FROM pg_class c "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'",
-    drop_trigger=lambda name, table: f"DROP TRIGGER IF EXISTS {_quote_double(name)} ON {_quote_double(table)}",
+    row_estimates_query="SELECT CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname END AS schema_name, "
+    "c.relname AS name, CAST(c.reltuples AS bigint) AS estimate FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+    "AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+    current_schema_query="SELECT current_schema()",
+    drop_trigger=lambda name, schema, table: (
+        f"DROP TRIGGER IF EXISTS {_quote_double(name)} ON "
+        + (f"{_quote_double(schema)}.{_quote_double(table)}" if schema else _quote_double(table))
+    ),
 )
 
 
@@ -227,20 +256,32 @@ def _mysql_family(name: Dialect) -> SqlDialect:
         quote=_quote_backtick,
         driver_options=_mysql_options,
         returning=False,
-        event_columns="id, entity, event_type, payload, changed_columns, created_at",
-        columns_query="SELECT c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name, "
-        "c.COLUMN_TYPE AS declared_type, c.DATA_TYPE AS type_key FROM information_schema.COLUMNS c "
-        "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
-        "WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'",
+        event_columns="id, entity, event_type, payload, changed_columns, old_values, created_at",
+        columns_query=lambda schemas: (
+            "SELECT IF(c.TABLE_SCHEMA = DATABASE(), '', c.TABLE_SCHEMA) AS table_schema, "
+            "c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name, "
+            "c.COLUMN_TYPE AS declared_type, c.DATA_TYPE AS type_key FROM information_schema.COLUMNS c "
+            "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
+            f"WHERE c.TABLE_SCHEMA IN (DATABASE(){_literals(schemas)}) AND t.TABLE_TYPE = 'BASE TABLE'"
+        ),
         type_family=_mysql_family_of,
         case_insensitive_columns=True,
         model_column_type=_mysql_column_type,
-        triggers_query="SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS table_name "
-        "FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
+        # Ours in another database are those whose body writes to this database's db_events
+        # (002_triggers.sql qualifies it exactly so).
+        triggers_query="SELECT TRIGGER_NAME AS name, IF(EVENT_OBJECT_SCHEMA = DATABASE(), '', EVENT_OBJECT_SCHEMA) "
+        "AS table_schema, EVENT_OBJECT_TABLE AS table_name FROM information_schema.TRIGGERS "
+        "WHERE TRIGGER_SCHEMA = DATABASE() "
+        "OR LOCATE(CONCAT('`', REPLACE(DATABASE(), '`', '``'), '`.`db_events`'), ACTION_STATEMENT) > 0",
         trigger_functions_query=None,
-        row_estimates_query="SELECT TABLE_NAME AS name, TABLE_ROWS AS estimate FROM information_schema.TABLES "
-        "WHERE TABLE_SCHEMA = DATABASE()",
-        drop_trigger=lambda trigger, table: f"DROP TRIGGER IF EXISTS {_quote_backtick(trigger)}",
+        row_estimates_query="SELECT IF(TABLE_SCHEMA = DATABASE(), '', TABLE_SCHEMA) AS schema_name, "
+        "TABLE_NAME AS name, TABLE_ROWS AS estimate FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')",
+        current_schema_query="SELECT DATABASE()",
+        drop_trigger=lambda trigger, schema, table: (
+            "DROP TRIGGER IF EXISTS "
+            + (f"{_quote_backtick(schema)}.{_quote_backtick(trigger)}" if schema else _quote_backtick(trigger))
+        ),
     )
 
 
@@ -250,16 +291,21 @@ SQLITE = SqlDialect(
     quote=_quote_double,
     driver_options=_sqlite_options,
     returning=True,
-    event_columns="id, entity, event_type, payload, changed_columns, created_at",
-    columns_query="SELECT m.name AS table_name, p.name AS column_name, p.type AS declared_type, "
-    "p.type AS type_key FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'",
+    event_columns="id, entity, event_type, payload, changed_columns, old_values, created_at",
+    # No schemas: the runner refuses a schema-qualified table before it asks.
+    columns_query=lambda schemas: (
+        "SELECT '' AS table_schema, m.name AS table_name, p.name AS column_name, "
+        "p.type AS declared_type, p.type AS type_key FROM sqlite_master m JOIN pragma_table_info(m.name) p "
+        "WHERE m.type = 'table'"
+    ),
     type_family=_sqlite_family,
     case_insensitive_columns=True,
     model_column_type=_sqlite_column_type,
-    triggers_query="SELECT name, tbl_name AS table_name FROM sqlite_master WHERE type = 'trigger'",
+    triggers_query="SELECT name, '' AS table_schema, tbl_name AS table_name FROM sqlite_master WHERE type = 'trigger'",
     trigger_functions_query=None,
     row_estimates_query=None,
-    drop_trigger=lambda name, table: f"DROP TRIGGER IF EXISTS {_quote_double(name)}",
+    current_schema_query=None,
+    drop_trigger=lambda name, schema, table: f"DROP TRIGGER IF EXISTS {_quote_double(name)}",
 )
 
 DIALECTS: dict[Dialect, SqlDialect] = {

@@ -25,12 +25,14 @@ _IN_LIST = 1000
 # Size of an event in the database, read without reading the payload itself
 # (PostgreSQL takes octet_length of a TOASTed value from its header).
 _SIZE = {
-    "postgresql": "octet_length(CAST(payload AS text)) + COALESCE(octet_length(CAST(changed_columns AS text)), 0)",
-    "sqlite": "length(CAST(payload AS BLOB)) + COALESCE(length(CAST(changed_columns AS BLOB)), 0)",
-    "mysql": "LENGTH(payload) + COALESCE(LENGTH(changed_columns), 0)",
+    "postgresql": "octet_length(CAST(payload AS text)) + COALESCE(octet_length(CAST(changed_columns AS text)), 0) "
+    "+ COALESCE(octet_length(CAST(old_values AS text)), 0)",
+    "sqlite": "length(CAST(payload AS BLOB)) + COALESCE(length(CAST(changed_columns AS BLOB)), 0) "
+    "+ COALESCE(length(CAST(old_values AS BLOB)), 0)",
+    "mysql": "LENGTH(payload) + COALESCE(LENGTH(changed_columns), 0) + COALESCE(LENGTH(old_values), 0)",
 }
-_ENVELOPE = 120
-"""Characters an event takes besides its payload and changed columns."""
+_ENVELOPE = 130
+"""Characters an event takes besides its payload, changed columns and old values."""
 
 # The highest id older than the retention window, by the database's clock: the
 # backend's clock never decides what is deleted. SQLite has no server: its
@@ -63,6 +65,8 @@ class Event:
     changed_columns: str | None
     timestamp: str
     """ISO 8601, UTC."""
+    old_values: str | None = None
+    """JSON text: for an update, the old values of the changed columns by field name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,7 @@ def _event(row: Mapping[str, Any]) -> Event:
         payload=_text(row["payload"]) or "null",
         changed_columns=_text(row["changed_columns"]),
         timestamp=_timestamp(row["created_at"]),
+        old_values=_text(row["old_values"]),
     )
 
 

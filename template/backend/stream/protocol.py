@@ -51,11 +51,16 @@ def _json(message: dict[str, Any]) -> str:
 
 
 def event_json(event: Event) -> str:
-    """One event object: ``{"id", "entity", "event_type", "data", "changed", "timestamp"}``."""
+    """One event object: ``{"id", "entity", "event_type", "data", "changed", "old", "timestamp"}``.
+
+    ``old``: for an update, the old values of the ``changed`` fields (the key
+    included when it changed); null for inserts and deletes.
+    """
     event_type = event.event_type if event.event_type in _EVENT_TYPES else "unknown"
     return (
         f'{{"id":{event.id},"entity":{json.dumps(event.entity)},"event_type":"{event_type}",'
-        f'"data":{event.payload},"changed":{event.changed_columns or "null"},"timestamp":"{event.timestamp}"}}'
+        f'"data":{event.payload},"changed":{event.changed_columns or "null"},"old":{event.old_values or "null"},'
+        f'"timestamp":"{event.timestamp}"}}'
     )
 
 

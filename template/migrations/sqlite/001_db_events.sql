@@ -1,5 +1,8 @@
 -- Change log written by the dashboard triggers and polled by the backend.
 -- Safe to run again: everything is created only if missing.
+-- A db_events created before old_values existed gets the column from the
+-- migration runner (by hand: ALTER TABLE db_events ADD COLUMN old_values TEXT
+-- CHECK (old_values IS NULL OR json_valid(old_values))).
 
 CREATE TABLE IF NOT EXISTS db_events (
     -- AUTOINCREMENT: ids are never reused after retention deletes the newest rows,
@@ -10,7 +13,9 @@ CREATE TABLE IF NOT EXISTS db_events (
     -- Checked: one invalid payload must never break a message for every client.
     payload         TEXT NOT NULL CHECK (json_valid(payload)),
     changed_columns TEXT,
-    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    -- Updates: the old values of the changed columns, by field name.
+    old_values      TEXT CHECK (old_values IS NULL OR json_valid(old_values))
 );
 
 -- Retention deletes by age.

@@ -1,5 +1,7 @@
 -- Change log written by the dashboard triggers and polled by the backend.
 -- MySQL 8 and MariaDB 10.6+. Safe to run again: created only if missing.
+-- A db_events created before old_values existed gets the column from the
+-- migration runner (by hand: ALTER TABLE db_events ADD COLUMN old_values JSON NULL).
 
 CREATE TABLE IF NOT EXISTS db_events (
     id              BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -8,6 +10,8 @@ CREATE TABLE IF NOT EXISTS db_events (
     payload         JSON NOT NULL,
     changed_columns JSON NULL,
     created_at      TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    -- Updates: the old values of the changed columns, by field name.
+    old_values      JSON NULL,
     -- Retention deletes by age; history of one entity is paged by id.
     INDEX db_events_created_at_idx (created_at),
     INDEX db_events_entity_id_idx (entity, id)

@@ -79,3 +79,18 @@ async def test_a_client_queue_counts_bytes() -> None:
         assert small.offer("z" * 10_000)
     assert not small.offer("z" * 10_000)
     assert await small.next(0.01) == "z" * 10_000
+
+
+def test_an_event_object_carries_the_old_values_of_an_update_and_null_otherwise() -> None:
+    update = Event(7, "Order", "update", '{"id": 2, "status": "F"}', '["id", "status"]', "2024-01-01T00:00:00.000Z",
+                   '{"id": 1, "status": "O"}')  # fmt: skip
+    assert json.loads(protocol.event_json(update)) == {
+        "id": 7,
+        "entity": "Order",
+        "event_type": "update",
+        "data": {"id": 2, "status": "F"},
+        "changed": ["id", "status"],
+        "old": {"id": 1, "status": "O"},
+        "timestamp": "2024-01-01T00:00:00.000Z",
+    }
+    assert json.loads(protocol.event_json(_event(8)))["old"] is None

@@ -1,7 +1,7 @@
 import { memo, useEffect, useRef, useState } from "react";
 import { displayColumns } from "../lib/columns";
 import { downloadCsv, toCsv } from "../lib/csv";
-import { fieldValue } from "../lib/format";
+import { fieldValue, formatValue } from "../lib/format";
 import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { EntityBadge, EventBadge } from "./EventBadge";
@@ -130,6 +130,24 @@ export function EventTable(props: EventTableProps) {
   );
 }
 
+/** An update's old value of a changed cell as short text, or null when the cell did not change. */
+function oldValueText(event: DbEvent, column: ColumnConfig): string | null {
+  if (!event.old || !Object.hasOwn(event.old, column.name)) return null;
+  const formatted = formatValue(event.old[column.name], column);
+  switch (formatted.kind) {
+    case "null":
+      return "NULL";
+    case "number":
+      return formatted.text;
+    case "boolean":
+      return String(formatted.value);
+    case "json":
+      return formatted.short;
+    case "text":
+      return formatted.full ?? formatted.text;
+  }
+}
+
 /** One line of an entity's display fields, for the unified stream. */
 function Summary({ event, entity }: { event: DbEvent; entity: EntityConfig }) {
   return (
@@ -175,14 +193,20 @@ const EventRow = memo(function EventRow({ event, columns, entity, color }: Event
           <Summary event={event} entity={entity} />
         </td>
       ) : (
-        columns.map((column) => (
-          <td
-            key={column.name}
-            className={`px-2 py-1 whitespace-nowrap ${event.changed?.includes(column.name) ? "font-semibold" : ""}`}
-          >
-            <Cell value={fieldValue(event.data, column.name)} column={column} />
-          </td>
-        ))
+        columns.map((column) => {
+          const was = oldValueText(event, column);
+          return (
+            <td
+              key={column.name}
+              className={`px-2 py-1 whitespace-nowrap ${event.changed?.includes(column.name) ? "font-semibold" : ""}`}
+              title={was === null ? undefined : `was: ${was}`}
+              data-old={was ?? undefined}
+            >
+              <Cell value={fieldValue(event.data, column.name)} column={column} />
+              {was === null ? null : <span className="sr-only"> (was: {was})</span>}
+            </td>
+          );
+        })
       )}
     </tr>
   );

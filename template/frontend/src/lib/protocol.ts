@@ -37,7 +37,8 @@ export function isDbEvent(value: unknown): value is DbEvent {
     typeof value.event_type === "string" &&
     isRecord(value.data) &&
     typeof value.timestamp === "string" &&
-    (value.changed === null || value.changed === undefined || Array.isArray(value.changed))
+    (value.changed === null || value.changed === undefined || Array.isArray(value.changed)) &&
+    (value.old === null || value.old === undefined || isRecord(value.old))
   );
 }
 

@@ -45,7 +45,11 @@ export interface DbEvent {
   readonly entity: string;
   readonly event_type: EventType | "unknown";
   readonly data: Readonly<Record<string, JsonValue>>;
+  /** Update: the fields it changed (the key included when it changed). */
   readonly changed: readonly string[] | null;
+  /** Update: the old values of the `changed` fields, by field name; null for inserts and deletes
+   * (absent from servers before old values were captured). */
+  readonly old?: Readonly<Record<string, JsonValue>> | null;
   readonly timestamp: string;
 }
 

@@ -62,4 +62,14 @@ describe("the client side of the protocol", () => {
     );
     expect(mixed).toMatchObject({ type: "events", events: [orderEvent(3)], resume_after: 3 });
   });
+
+  it("keeps an update's old values and drops an event whose old values are no object", () => {
+    const update = orderEvent(4, "update");
+    const older = { ...orderEvent(5, "update"), old: undefined }; // a server before old values
+    const parsed = parseServerMessage(
+      frame({ type: "events", events: [update, { ...orderEvent(6, "update"), old: [1] }, older], resume_after: 6 }),
+    );
+    expect(parsed).toEqual({ type: "events", events: [update, older], resume_after: 6, replay: false });
+    expect(update.old).toEqual({ total_price: 4 });
+  });
 });

@@ -147,6 +147,7 @@ export function orderEvent(id: number, type: DbEvent["event_type"] = "insert", e
     event_type: type,
     data: { id, order_key: `O-${id}`, total_price: id * 1.5 },
     changed: type === "update" ? ["total_price"] : null,
+    old: type === "update" ? { total_price: id } : null,
     timestamp: new Date(1_700_000_000_000 + id * 1000).toISOString(),
   };
 }
