@@ -390,3 +390,21 @@ def test_the_v1_staging_set_is_captured_with_key_changes_and_old_values(
         ("StagingOrder", "update", last, ["group", "select"], {"group": None, "select": None}),
         ("StagingOrder", "delete", last, None, None),
     ]
+
+
+def test_the_simulator_runs_twice_on_the_v1_staging_set(v1_project: Path, server_db: TestDatabase) -> None:
+    """Application keys (a string and an integer named `key`), reserved words, camelCase, another schema."""
+    code, _, err = migrate(v1_project, server_db, "--create-entity-tables")
+    assert code == 0, err
+    for run in (1, 2):
+        result = run_in_project(
+            v1_project, "-m", "backend.simulate", "--rate", "1000", "--records", "40", "--seed", "7",
+            env={"DATABASE_URL": server_db.url}, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, f"run {run}: {result.stderr}"
+    table = f"{server_db.quote(SCHEMA)}.{server_db.quote('orders')}"
+    key = server_db.quote("orderNumber")
+    orders, keys = server_db.query(f"SELECT COUNT(*), COUNT(DISTINCT {key}) FROM {table}")[0]
+    assert orders == keys > 0
+    entities = {row[0] for row in server_db.query("SELECT DISTINCT entity FROM db_events")}
+    assert entities == {"StagingOrder", "StagingOrderLine", "LoadNote"}
