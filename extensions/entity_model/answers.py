@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .dashboard_config import POLL_INTERVAL_RANGE
-from .identifiers import OBJECT_PREFIX
+from .identifiers import COLUMN_NAME_STYLES, OBJECT_PREFIX, spelled
 from .model import DIALECTS, Dialect, ProjectModel, Settings
 from .services import database_url
 
@@ -185,4 +185,7 @@ def runtime_model(model: ProjectModel, database: Dialect, poll_interval_ms: Any)
     for entity, entity_data in zip(model.entities, data["entities"], strict=True):
         entity_data["triggers"] = {event: entity.trigger_name(event) for event in entity.event_types}
         entity_data["function"] = entity.function_name
+        for column_data in entity_data["columns"]:
+            # The runner recognizes a table that spells a field another way (capture/schema.py).
+            column_data["spellings"] = {style: spelled(column_data["name"], style) for style in COLUMN_NAME_STYLES}
     return data

@@ -30,6 +30,8 @@ class Column:
     """The column's name in the table when it is not spelled as ``name`` (the payload key)."""
     autogenerate: bool = False
     """For the primary key: the database generates its values (identity / auto-increment)."""
+    spellings: tuple[tuple[str, str], ...] = ()
+    """(dashboard.yaml ``column_names`` style, the field's name in that style), for every style."""
 
     @property
     def sql(self) -> str:
@@ -110,6 +112,7 @@ def _entity(data: dict[str, Any]) -> Entity:
                 c.get("doc", ""),
                 c.get("sql_name", ""),
                 c.get("autogenerate", False),
+                tuple(c.get("spellings", {}).items()),
             )
             for c in data["columns"]
         ),

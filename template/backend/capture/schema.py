@@ -8,7 +8,6 @@ the README's "What the runner checks" and docs/design.md in dashboard-template).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..db.database import Database
@@ -61,23 +60,6 @@ SPELLINGS: dict[str, str] = {
     "snake_case": "in snake_case",
 }
 """dashboard.yaml's ``column_names`` styles, and how a message describes each."""
-
-# Word boundaries as nomnom's to_snake_case finds them (the same rule as
-# dashboard-template's identifiers.spelled, which spelled the model's columns).
-_WORD_BOUNDARY = re.compile(
-    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])"
-)
-
-
-def spelled(name: str, style: str) -> str:
-    """A field name as a table spells its column under ``column_names: style``."""
-    if style == "lower_case":
-        return name.lower()
-    if style == "snake_case":
-        words = [word for part in name.split("_") for word in _WORD_BOUNDARY.split(part) if word]
-        return "_".join(word.lower() for word in words)
-    return name
-
 
 @dataclass(frozen=True)
 class LiveTrigger:
@@ -173,8 +155,7 @@ def _model_name_clashes(entity: Entity, sql: SqlDialect) -> list[str]:
 
 def _other_spelling(column: Column, live: dict[str, LiveColumn], sql: SqlDialect) -> tuple[str, str] | None:
     """(live name, column_names style) when the table spells the field another way that a style gives."""
-    for style in SPELLINGS:
-        wanted = spelled(column.name, style)
+    for style, wanted in column.spellings:
         if wanted == column.sql:
             continue
         for name in live:
