@@ -111,10 +111,8 @@ def main(argv: list[str]) -> int:
     if problem is not None:
         print(f"update: {problem}", file=sys.stderr)
         return 2
-    context = [] if any(arg in ("-c", "--context-lines") or arg.startswith("--context-lines=") for arg in argv) else [
-        "--context-lines",
-        CONTEXT_LINES,
-    ]
+    chosen = any(arg in ("-c", "--context-lines") or arg.startswith("--context-lines=") for arg in argv)
+    context = [] if chosen else ["--context-lines", CONTEXT_LINES]
     command = [sys.executable, "-m", "copier", "update", "--trust", "--defaults", *context, *argv]
     result = subprocess.run(command, cwd=project, check=False)  # noqa: S603 - our own command line
     if result.returncode != 0:

@@ -61,6 +61,7 @@ SPELLINGS: dict[str, str] = {
 }
 """dashboard.yaml's ``column_names`` styles, and how a message describes each."""
 
+
 @dataclass(frozen=True)
 class LiveTrigger:
     name: str
