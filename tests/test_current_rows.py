@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import threading
 import time
 import urllib.error
@@ -28,6 +29,7 @@ import pytest
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
 from tests.support.events import events_with_old
+from tests.support.frontend import browser_page, install_and_build
 from tests.support.paths import FIXTURES
 from tests.support.projects import generate, run_in_project
 from tests.support.stream_client import StreamClient
@@ -247,6 +249,8 @@ class ChangingWriters:
 
     db: TestDatabase
     count: int = 6
+    pause_s: float = 0.0
+    """Between transactions (the page's test keeps the table below what the view holds)."""
     errors: list[BaseException] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -285,6 +289,7 @@ class ChangingWriters:
                     else:
                         cursor.execute("COMMIT")
                         mine = kept
+                    time.sleep(self.pause_s)
         except BaseException as error:  # noqa: BLE001 - reported by stop()
             self.errors.append(error)
 
@@ -377,3 +382,131 @@ async def test_the_hand_off_misses_nothing_and_applies_nothing_twice(
     if stream_db.dialect != "sqlite":
         # Events committed after a snapshot with ids below its head: "after id M" alone would miss them.
         assert applied_below_head > 0
+
+
+# -- the page (Chromium) -----------------------------------------------------------------
+
+ROWS_JS = """() => Array.from(document.querySelectorAll(
+    '[data-testid=rows-Order] tbody tr[data-row-key]:not([data-deleted])'
+)).map((tr) => [Number(tr.dataset.rowKey), tr.children[4].firstElementChild.innerText])"""
+"""(key, total_price as shown) of the rows the Order view shows (columns: id, then the display fields)."""
+
+
+@pytest.fixture(scope="session")
+def built_tpch(tpch_project: Path) -> Path:
+    frontend = tpch_project / "frontend"
+    if not (frontend / "dist" / "index.html").exists():
+        install_and_build(frontend)
+    return tpch_project
+
+
+@pytest.fixture
+def rows_page(built_tpch: Path, stream_db: TestDatabase) -> Iterator[tuple[Any, BackendServer]]:
+    server = BackendServer(built_tpch, stream_db.url, POLL_INTERVAL_MS="100").start()
+    try:
+        with browser_page(viewport={"width": 1400, "height": 1000}) as page:
+            yield page, server
+    finally:
+        server.stop()
+
+
+def _open_rows(page: Any, server: BackendServer) -> None:
+    page.goto(server.http + "/")
+    page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+    switch = page.get_by_test_id("view-Order-rows")
+    if switch.get_attribute("aria-pressed") != "true":
+        switch.focus()  # keyboard: the switch is a button
+        page.keyboard.press("Enter")
+    page.get_by_test_id("rows-Order").wait_for(timeout=5000)
+
+
+def _count(page: Any) -> str:
+    return str(page.get_by_test_id("rows-Order-count").inner_text())
+
+
+def _order_row(db: TestDatabase, key: str, price: float) -> int:
+    return db.insert(
+        "orders",
+        {
+            "order_key": key,
+            "customer_key": "C-1",
+            "order_status": "O",
+            "total_price": price,
+            "order_date": "2024-05-01",
+        },
+    )
+
+
+def test_the_page_follows_inserts_updates_key_changes_and_deletes(
+    rows_page: tuple[Any, BackendServer], stream_db: TestDatabase
+) -> None:
+    page, server = rows_page
+    first = [_order_row(stream_db, f"BEFORE-{n}", 10.0 + n) for n in range(3)]
+    _open_rows(page, server)
+    page.wait_for_function("() => document.querySelector('[data-testid=rows-Order-count]').innerText === '3 rows'")
+    table = page.get_by_test_id("rows-Order")
+
+    new = _order_row(stream_db, "E2E-NEW", 20.5)
+    table.locator(f"tr[data-row-key='{new}']").wait_for(timeout=3000)
+    assert _count(page) == "4 rows"
+    assert page.evaluate(ROWS_JS)[0][0] == new  # newest key on top
+
+    stream_db.execute(f"UPDATE orders SET total_price = 99.25 WHERE id = {new}")
+    changed = table.locator(f"tr[data-row-key='{new}'] td[data-old]")
+    changed.wait_for(timeout=3000)
+    assert changed.get_attribute("title") == "was: 20.50" and "99.25" in changed.inner_text()
+    assert changed.locator(".cell-changed").count() == 1
+
+    stream_db.execute(f"UPDATE orders SET id = 7777 WHERE id = {first[0]}")  # the key changes: the row moves
+    table.locator("tr[data-row-key='7777']").wait_for(timeout=3000)
+    table.locator(f"tr[data-row-key='{first[0]}']").wait_for(state="detached", timeout=3000)
+    assert page.evaluate(ROWS_JS)[0][0] == 7777 and _count(page) == "4 rows"
+
+    stream_db.execute(f"DELETE FROM orders WHERE id = {first[1]}")
+    table.locator(f"tr[data-row-key='{first[1]}'][data-deleted]").wait_for(timeout=3000)  # struck through
+    page.wait_for_function("() => document.querySelector('[data-testid=rows-Order-count]').innerText === '3 rows'")
+    table.locator(f"tr[data-row-key='{first[1]}']").wait_for(state="detached", timeout=5000)
+
+    # The view is remembered across a reload, and the snapshot shows what the events did.
+    page.reload()
+    page.get_by_test_id("rows-Order").wait_for(timeout=10_000)
+    page.wait_for_function("() => document.querySelector('[data-testid=rows-Order-count]').innerText === '3 rows'")
+    assert [key for key, _ in page.evaluate(ROWS_JS)] == [7777, new, first[2]]
+    page.get_by_test_id("view-Order-events").click()
+    page.get_by_test_id("table-Order").wait_for(timeout=3000)
+
+
+def test_the_page_hands_off_exactly_under_concurrent_writers(
+    rows_page: tuple[Any, BackendServer], stream_db: TestDatabase
+) -> None:
+    page, server = rows_page
+    for n in range(20):
+        _order_row(stream_db, f"SEED-{n}", 1.0)
+    page.goto(server.http + "/")
+    page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+    writers = ChangingWriters(stream_db, count=4, pause_s=0.1).start()
+    try:
+        for _ in range(3):  # snapshots taken while the writers write
+            page.wait_for_timeout(400)
+            page.get_by_test_id("view-Order-rows").click()
+            page.get_by_test_id("rows-Order").wait_for(timeout=5000)
+            page.wait_for_function(
+                "() => /^[0-9]+ rows$/.test(document.querySelector('[data-testid=rows-Order-count]').innerText)"
+            )
+            page.wait_for_timeout(300)
+            page.get_by_test_id("view-Order-events").click()
+        page.get_by_test_id("view-Order-rows").click()
+        page.wait_for_timeout(600)
+    finally:
+        writers.stop()
+    expected = {int(key): float(price) for key, price in stream_db.query("SELECT id, total_price FROM orders")}
+    assert len(expected) < 500, "more rows than the view keeps: the comparison below assumes all are held"
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=rows-Order-count]').innerText === '{len(expected)} rows'",
+        timeout=15_000,
+    )
+    more = page.get_by_test_id("rows-Order").get_by_role("button", name=re.compile("more of"))
+    while more.count() > 0:
+        more.click()
+    shown = {key: float(price.replace(",", "")) for key, price in page.evaluate(ROWS_JS)}
+    assert shown == expected
