@@ -106,6 +106,46 @@ describe("current rows", () => {
     expect(rows.count).toBe(2);
   });
 
+  it("matches a plain model over random inserts, updates, key changes and deletes, in order and bounded", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const model = new Map<number, number>(); // key -> version
+    let state = fromSnapshot(snapshot([]), 40);
+    let id = 100;
+    for (let batch = 0; batch < 200; batch += 1) {
+      const events: DbEvent[] = [];
+      for (let n = Math.floor(random() * 5); n >= 0; n -= 1) {
+        id += 1;
+        const keys = [...model.keys()];
+        const key = keys[Math.floor(random() * keys.length)];
+        const choice = random();
+        if (key === undefined || choice < 0.4) {
+          const fresh = Math.floor(random() * 1000);
+          if (model.has(fresh)) continue;
+          model.set(fresh, id);
+          events.push(event(id, "insert", { id: fresh, v: id }));
+        } else if (choice < 0.7) {
+          model.set(key, id);
+          events.push(event(id, "update", { id: key, v: id }, ["v"], { v: 0 }));
+        } else if (choice < 0.85) {
+          const moved = Math.floor(random() * 1000);
+          if (model.has(moved)) continue;
+          model.delete(key);
+          model.set(moved, id);
+          events.push(event(id, "update", { id: moved, v: id }, ["id"], { id: key }));
+        } else {
+          model.delete(key);
+          events.push(event(id, "delete", { id: key }));
+        }
+      }
+      state = pruneDeleted(applyRowEvents(state, events, now + batch), now + batch + DELETED_VISIBLE_MS);
+      const held = state.rows.map((row) => row.key as number);
+      expect(held).toEqual([...held].sort((a, b) => b - a));
+      expect(state.count).toBeLessThanOrEqual(40);
+      for (const row of state.rows) expect(row.data.v).toBe(model.get(row.key as number));
+    }
+  });
+
   it("leaves the state as it is when nothing applies", () => {
     const rows = fromSnapshot(snapshot([{ id: 1 }]), 10);
     expect(applyRowEvents(rows, [event(3, "insert", { id: 7 })], now)).toBe(rows);
