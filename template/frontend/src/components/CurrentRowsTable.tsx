@@ -106,7 +106,7 @@ export function CurrentRowsTable({ api, entity, watchEvents, search }: CurrentRo
           Could not read the current rows: {view.message} (retrying)
         </p>
       ) : null}
-      <div className="max-h-96 overflow-auto" tabIndex={0} aria-label={`${title}, scrollable`}>
+      <div className="max-h-96 overflow-auto" tabIndex={0} role="region" aria-label={`${title}, scrollable`}>
         <table className="w-full border-collapse text-left text-sm">
           <caption className="sr-only">{title}: newest key first</caption>
           <thead className="sticky top-0 bg-slate-100 text-xs uppercase text-slate-600 dark:bg-slate-800 dark:text-slate-300">
