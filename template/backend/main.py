@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from .api.frontend import Frontend
 from .api.routes import public_router, router
+from .api.rows import router as rows_router
 from .api.security import AccessGate
 from .api.session import router as session_router
 from .db.database import describe_error
@@ -79,6 +80,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         allow_headers=["Authorization", "X-Dashboard-Token"],
     )
     app.include_router(router)
+    app.include_router(rows_router)
     app.include_router(public_router)
     app.include_router(session_router)
     app.add_api_websocket_route("/ws", websocket_endpoint)

@@ -7,9 +7,10 @@ layer can be swapped by changing this file alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import databases
@@ -56,6 +57,20 @@ async def _let_failed_sqlite_workers_finish(threads_before: set[threading.Thread
     for thread in set(threading.enumerate()) - threads_before:
         if thread.name.endswith("(_connection_worker_thread)"):
             await asyncio.to_thread(thread.join, 2.0)
+
+
+class ConsistentRead:
+    """The queries of one :meth:`Database.consistent_read` transaction."""
+
+    def __init__(self, connection: Any):
+        self._connection = connection
+
+    async def fetch_all(self, query: str, values: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+        rows = await self._connection.fetch_all(query, dict(values or {}))
+        return [row._mapping for row in rows]
+
+    async def fetch_val(self, query: str, values: Mapping[str, Any] | None = None) -> Any:
+        return await self._connection.fetch_val(query, dict(values or {}))
 
 
 class Database:
@@ -134,6 +149,19 @@ class Database:
             await connection.execute("SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
             rows = await connection.fetch_all(query)
         return [row._mapping for row in rows]
+
+    @contextlib.asynccontextmanager
+    async def consistent_read(self) -> AsyncIterator[ConsistentRead]:
+        """``async with db.consistent_read() as read:`` — queries that all see one snapshot of the
+        database (PostgreSQL REPEATABLE READ, MySQL / MariaDB a consistent snapshot, SQLite one
+        read transaction), read-only, on a connection of their own."""
+        async with self._db.connection() as connection:
+            for statement in self.sql.consistent_read:
+                await connection.execute(statement)
+            try:
+                yield ConsistentRead(connection)
+            finally:
+                await connection.execute("ROLLBACK")
 
     async def run_script(self, statements: Sequence[str], *, lock_name: str) -> None:
         """Run DDL statements as written, holding a named lock so two runs never interleave.

@@ -71,6 +71,11 @@ class SqlDialect:
     """The name of the current schema (MySQL: database); None where there are no schemas."""
     drop_trigger: Callable[[str, str, str], str] = field(repr=False)
     """DROP TRIGGER for (trigger, table schema or ``''``, table)."""
+    consistent_read: tuple[str, ...] = ()
+    """Statements that open a read-only transaction whose queries all see one snapshot
+    (ended with ROLLBACK); see :meth:`Database.consistent_read`."""
+    as_text: str = "{}"
+    """A JSON expression read as text (``{}`` is the expression): passed on without parsing."""
 
     def table(self, schema: str, table: str) -> str:
         """``table`` quoted, qualified by ``schema`` when there is one."""
@@ -246,6 +251,9 @@ POSTGRESQL = SqlDialect(
         f"DROP TRIGGER IF EXISTS {_quote_double(name)} ON "
         + (f"{_quote_double(schema)}.{_quote_double(table)}" if schema else _quote_double(table))
     ),
+    # REPEATABLE READ: one snapshot, taken at the first query, for the whole transaction.
+    consistent_read=("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",),
+    as_text="CAST({} AS text)",
 )
 
 
@@ -282,6 +290,12 @@ def _mysql_family(name: Dialect) -> SqlDialect:
             "DROP TRIGGER IF EXISTS "
             + (f"{_quote_backtick(schema)}.{_quote_backtick(trigger)}" if schema else _quote_backtick(trigger))
         ),
+        # The snapshot is taken at START (not at the first read), in REPEATABLE READ whatever
+        # the server's default isolation level.
+        consistent_read=(
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        ),
     )
 
 
@@ -306,6 +320,9 @@ SQLITE = SqlDialect(
     row_estimates_query=None,
     current_schema_query=None,
     drop_trigger=lambda name, schema, table: f"DROP TRIGGER IF EXISTS {_quote_double(name)}",
+    # A deferred transaction reads one snapshot of the file from its first SELECT on
+    # (write-ahead logging: writers go on meanwhile).
+    consistent_read=("BEGIN",),
 )
 
 DIALECTS: dict[Dialect, SqlDialect] = {

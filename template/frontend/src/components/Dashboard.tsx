@@ -11,6 +11,7 @@ import { matchesSearch } from "../lib/search";
 import { eventsPerSecond } from "../lib/store";
 import type { ColumnConfig, DbEvent } from "../lib/types";
 import { ConnectionStatus } from "./ConnectionStatus";
+import { CurrentRowsTable, EntityViewSwitch } from "./CurrentRowsTable";
 import { EventTable } from "./EventTable";
 import { StatsCards } from "./StatsCards";
 import { Toolbar, type View } from "./Toolbar";
@@ -32,6 +33,8 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
   const { data, status, paused, pending } = realtime;
   const [hidden, setHidden] = usePersistentState<string[]>("dashboard.hiddenEntities", []);
   const [view, setView] = usePersistentState<View>("dashboard.view", "tables");
+  // Entities shown as their current rows instead of their event log.
+  const [rowViews, setRowViews] = usePersistentState<string[]>("dashboard.currentRows", []);
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim().toLowerCase(), 200);
   const [dark, toggleTheme] = useTheme();
@@ -110,16 +113,28 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
       <main className={view === "tables" ? "grid grid-cols-1 gap-4 xl:grid-cols-2" : "flex flex-col"}>
         {view === "tables" ? (
           visible.map((entity) => (
-            <EventTable
-              key={entity.name}
-              testId={`table-${entity.name}`}
-              title={`${entity.icon} ${entity.name}`}
-              color={entity.color}
-              events={filtered.byEntity.get(entity.name) ?? []}
-              columns={displayColumns(entity)}
-              autoScroll={features.autoScroll}
-              exportCsv={features.exportCsv}
-            />
+            <div key={entity.name} className="flex min-w-0 flex-col">
+              <EntityViewSwitch
+                entity={entity}
+                mode={rowViews.includes(entity.name) ? "rows" : "events"}
+                onMode={(mode) =>
+                  setRowViews([...rowViews.filter((name) => name !== entity.name), ...(mode === "rows" ? [entity.name] : [])])
+                }
+              />
+              {rowViews.includes(entity.name) ? (
+                <CurrentRowsTable api={api} entity={entity} watchEvents={realtime.watchEvents} search={search} />
+              ) : (
+                <EventTable
+                  testId={`table-${entity.name}`}
+                  title={`${entity.icon} ${entity.name}`}
+                  color={entity.color}
+                  events={filtered.byEntity.get(entity.name) ?? []}
+                  columns={displayColumns(entity)}
+                  autoScroll={features.autoScroll}
+                  exportCsv={features.exportCsv}
+                />
+              )}
+            </div>
           ))
         ) : (
           <EventTable

@@ -1,7 +1,7 @@
 /** React's view of the realtime client (lib/realtimeClient.ts): one client per page, its state as React state. */
 
 import { useEffect, useMemo, useRef, useSyncExternalStore } from "react";
-import { RealtimeClient, type RealtimeSnapshot } from "../lib/realtimeClient";
+import { type EventWatcher, RealtimeClient, type RealtimeSnapshot } from "../lib/realtimeClient";
 import type { EntityConfig } from "../lib/types";
 
 export { socketUrl } from "../lib/protocol";
@@ -24,6 +24,8 @@ export interface RealtimeOptions {
 export interface Realtime extends RealtimeSnapshot {
   readonly pause: () => void;
   readonly resume: () => void;
+  /** Hear every event applied, and resets (lib/realtimeClient.ts); returns the unsubscribe function. */
+  readonly watchEvents: (watcher: EventWatcher) => () => void;
 }
 
 const browserSocket = (url: string): WebSocket => new WebSocket(url);
@@ -55,5 +57,5 @@ export function useRealtimeData(options: RealtimeOptions): Realtime {
     return client.stop;
   }, [client]);
   const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
-  return { ...snapshot, pause: client.pause, resume: client.resume };
+  return { ...snapshot, pause: client.pause, resume: client.resume, watchEvents: client.watchEvents };
 }

@@ -56,6 +56,14 @@ export interface RealtimeClientOptions {
   readonly connectivity?: Connectivity | null;
 }
 
+/** Hears every event the store is given (each id once), and resets. */
+export interface EventWatcher {
+  /** A batch as it is applied: live events and history, de-duplicated, in arrival order. */
+  readonly events: (events: readonly DbEvent[]) => void;
+  /** Everything held was dropped (the server's history no longer reaches it): start over. */
+  readonly reset: () => void;
+}
+
 export const DEFAULT_MAX_PENDING = 10_000;
 /** Queued events past which they are applied without waiting for a frame. */
 export const MAX_QUEUED = 5_000;
@@ -103,6 +111,7 @@ export class RealtimeClient {
 
   private snapshot: RealtimeSnapshot;
   private readonly listeners = new Set<() => void>();
+  private readonly watchers = new Set<EventWatcher>();
 
   /** The id below which nothing is outstanding: where a reconnect resumes. Null before the first hello. */
   private resumeAfter: number | null = null;
@@ -148,6 +157,14 @@ export class RealtimeClient {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
+    };
+  };
+
+  /** Views that keep their own state from the events (current rows); returns the unsubscribe function. */
+  readonly watchEvents = (watcher: EventWatcher): (() => void) => {
+    this.watchers.add(watcher);
+    return () => {
+      this.watchers.delete(watcher);
     };
   };
 
@@ -352,6 +369,7 @@ export class RealtimeClient {
     this.overflowAfter = null;
     this.skipped = 0;
     this.publish({ data: emptyData(this.entities), pending: 0 });
+    for (const watcher of [...this.watchers]) watcher.reset();
   }
 
   private scheduleFlush(): void {
@@ -365,7 +383,10 @@ export class RealtimeClient {
     this.frameScheduled = false;
     const now = Date.now();
     let data = this.snapshot.data;
-    for (const batch of this.queue) data = applyEvents(data, batch.events, this.entities, now, batch.source);
+    for (const batch of this.queue) {
+      data = applyEvents(data, batch.events, this.entities, now, batch.source);
+      for (const watcher of [...this.watchers]) watcher.events(batch.events);
+    }
     this.queue = [];
     this.queued = 0;
     data = tick(data, now);

@@ -184,6 +184,27 @@ describe("the realtime client", () => {
     expect(client.getSnapshot().data.received).toBe(0);
   });
 
+  it("tells event watchers each event once (history included), and resets", async () => {
+    server.lastEventId = 2;
+    server.resumeAfter = 2;
+    server.history = [orderEvent(1), orderEvent(2)];
+    const client = connect();
+    const seen: number[] = [];
+    let resets = 0;
+    const unwatch = client.watchEvents({ events: (events) => seen.push(...events.map((e) => e.id)), reset: () => (resets += 1) });
+    await live(client);
+    server.send([orderEvent(3), orderEvent(2)], 3); // 2 again: dropped before any watcher hears it
+    await vi.waitFor(() => expect([...seen].sort()).toEqual([1, 2, 3]), WAIT);
+    server.reset("ahead");
+    await vi.waitFor(() => expect(resets).toBe(1), WAIT);
+    unwatch();
+    await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
+    await live(client);
+    server.send([orderEvent(9)], 9);
+    await vi.waitFor(() => expect(rows(client)).toContain(9), WAIT);
+    expect(seen).not.toContain(9);
+  });
+
   it("skips frames it cannot read and stays connected", async () => {
     const client = connect();
     await live(client);

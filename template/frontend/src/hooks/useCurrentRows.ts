@@ -1,0 +1,109 @@
+/** An entity's current rows: the snapshot from /api/rows, then the stream's events applied (lib/currentRows.ts). */
+
+import { useEffect, useState } from "react";
+import { type Api, SignedOut } from "../lib/api";
+import {
+  applyRowEvents,
+  type CurrentRows,
+  DELETED_VISIBLE_MS,
+  fromSnapshot,
+  parseRowsPage,
+  pruneDeleted,
+  rowsPath,
+} from "../lib/currentRows";
+import type { EventWatcher } from "../lib/realtimeClient";
+import type { DbEvent, EntityConfig } from "../lib/types";
+
+/** Events of the entity kept while the snapshot loads; past this the load starts over. */
+const MAX_BUFFERED = 50_000;
+const RETRY_MS = 2000;
+
+export type CurrentRowsView =
+  | { readonly state: "loading" }
+  | { readonly state: "error"; readonly message: string }
+  | { readonly state: "ready"; readonly rows: CurrentRows };
+
+async function readSnapshot(api: Api, entity: EntityConfig) {
+  const response = await api.fetch(rowsPath(entity.name, entity.maxRecords), { headers: { Accept: "application/json" } });
+  const body = (await response.json().catch(() => null)) as unknown;
+  if (!response.ok) {
+    const detail = typeof body === "object" && body !== null && "detail" in body ? String(body.detail) : "";
+    throw new Error(detail || `HTTP ${response.status}`);
+  }
+  const snapshot = parseRowsPage(body);
+  if (snapshot === null) throw new Error("the answer is not a page of rows");
+  return snapshot;
+}
+
+export function useCurrentRows(
+  api: Api,
+  entity: EntityConfig,
+  watchEvents: (watcher: EventWatcher) => () => void,
+): CurrentRowsView {
+  const [view, setView] = useState<CurrentRowsView>({ state: "loading" });
+
+  useEffect(() => {
+    let active = true;
+    let generation = 0;
+    let rows: CurrentRows | null = null;
+    // Events that arrive while the snapshot loads: applied (those it does not reflect) once it is here.
+    let buffered: DbEvent[] = [];
+    let retry: ReturnType<typeof setTimeout> | undefined;
+
+    const show = () => {
+      if (active && rows !== null) setView({ state: "ready", rows });
+    };
+    const load = async () => {
+      generation += 1;
+      const mine = generation;
+      clearTimeout(retry);
+      rows = null;
+      buffered = [];
+      setView({ state: "loading" });
+      try {
+        const snapshot = await readSnapshot(api, entity);
+        if (!active || mine !== generation) return;
+        rows = applyRowEvents(fromSnapshot(snapshot, entity.maxRecords), buffered, Date.now());
+        buffered = [];
+        show();
+      } catch (error) {
+        if (!active || mine !== generation || error instanceof SignedOut) return;
+        setView({ state: "error", message: error instanceof Error ? error.message : String(error) });
+        retry = setTimeout(() => void load(), RETRY_MS);
+      }
+    };
+    // Watching starts before the snapshot is asked for: every event it does not reflect
+    // commits after it was read, so reaches the page after this point.
+    const unwatch = watchEvents({
+      events: (events) => {
+        const own = events.filter((event) => event.entity === entity.name);
+        if (own.length === 0) return;
+        if (rows === null) {
+          buffered.push(...own);
+          if (buffered.length > MAX_BUFFERED) void load();
+          return;
+        }
+        rows = applyRowEvents(rows, own, Date.now());
+        show();
+      },
+      reset: () => void load(),
+    });
+    void load();
+    const prune = setInterval(() => {
+      if (rows === null) return;
+      const next = pruneDeleted(rows, Date.now());
+      if (next !== rows) {
+        rows = next;
+        show();
+      }
+    }, DELETED_VISIBLE_MS / 3);
+    return () => {
+      active = false;
+      unwatch();
+      clearTimeout(retry);
+      clearInterval(prune);
+    };
+  }, [api, entity, watchEvents]);
+
+  return view;
+}
