@@ -7,9 +7,10 @@ layer can be swapped by changing this file alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import databases
@@ -125,6 +126,16 @@ class Database:
         if self.sql.returning:
             return int(await self._db.fetch_val(f"{query} RETURNING {self.quote(id_column)}", dict(values)))
         return int(await self._db.execute(query, dict(values)))
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """Within the block, every statement of this task runs on one pooled connection.
+
+        For session-level state that must outlive a statement, such as an
+        advisory lock taken by one statement and released by a later one.
+        """
+        async with self._db.connection():
+            yield
 
     async def fetch_all_read_uncommitted(self, query: str) -> list[Mapping[str, Any]]:
         """MySQL / MariaDB: ``query`` in a READ UNCOMMITTED transaction of its own (rows of
