@@ -19,12 +19,11 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -33,12 +32,10 @@ import pytest
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
 from tests.support.dns_server import DnsServer
+from tests.support.load_balancer import REPLICA_HOSTS, load_balancer, nginx_command, port_free_on_every_replica_address
 from tests.support.projects import run_in_project
 from tests.support.stream_client import ResumingClient
 from tests.support.writers import WriterPool
-
-NGINX = "/usr/sbin/nginx"
-REPLICA_HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
 
 
 def _migrated(project: Path, db: TestDatabase) -> None:
@@ -188,87 +185,13 @@ async def _eventually(predicate: object, what: str, timeout: float = 30) -> None
 # -- the load balancer --------------------------------------------------------------------------
 
 
-def _port_free_on_every_replica_address() -> int:
-    """A TCP port free on 127.0.0.2, .3 and .4 (each replica binds its own address, as containers do)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((REPLICA_HOSTS[0], 0))
-            port = int(probe.getsockname()[1])
-        try:
-            for host in REPLICA_HOSTS:
-                with socket.socket() as other:
-                    other.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise AssertionError("no port free on every replica address")
-
-
-def _nginx_config(site: str, work: Path) -> list[str]:
-    """Write nginx.conf around ``site`` (as the image's http {} block holds conf.d); the command to run it."""
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "site.conf").write_text(site)
-    temp_paths = "".join(
-        f"    {kind}_temp_path {work / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (work / "nginx.conf").write_text(
-        # As root, workers would switch to "nobody", who cannot read pytest's private temp folders.
-        ("user root;\n" if os.geteuid() == 0 else "")
-        + f"worker_processes 1;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} info;\n"
-        "events {}\n"
-        "http {\n"
-        "    include /etc/nginx/mime.types;\n"
-        f"    access_log {work / 'access.log'};\n"
-        f"{temp_paths}"
-        f"    include {work / 'site.conf'};\n"
-        "}\n"
-    )
-    return [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")]
-
-
 def test_shipped_load_balancer_config_passes_nginx_t(tpch_project: Path, tmp_path: Path) -> None:
-    assert Path(NGINX).exists(), "nginx is not installed (.ci/run installs it with apt-get)"
     site = (tpch_project / "deploy" / "load-balancer.conf").read_text()
     # Unchanged but for the port: binding 80 needs root, which -t checks too.
-    command = _nginx_config(site.replace("listen 80;", "listen 127.0.0.1:1080;"), tmp_path / "nginx")
+    command = nginx_command(site.replace("listen 80;", "listen 127.0.0.1:1080;"), tmp_path / "nginx")
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30, check=False)
     assert checked.returncode == 0, checked.stderr
     assert "syntax is ok" in checked.stderr
-
-
-@contextmanager
-def _load_balancer(project: Path, dns: DnsServer, replica_port: int, work: Path) -> Iterator[str]:
-    """nginx with the project's load-balancer config on a free loopback port; yields its http:// origin."""
-    assert Path(NGINX).exists(), "nginx is not installed (.ci/run installs it with apt-get)"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    site = (project / "deploy" / "load-balancer.conf").read_text()
-    for shipped, here in (
-        ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("resolver 127.0.0.11 ", f"resolver 127.0.0.1:{dns.port} "),
-        ("set $backend backend:8000;", f"set $backend backend:{replica_port};"),
-    ):
-        assert shipped in site, shipped
-        site = site.replace(shipped, here)
-    command = _nginx_config(site, work)
-    process = subprocess.Popen([*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                if httpx.get(origin + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.1)
-        yield origin
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def _clients_on(replicas: list[BackendServer]) -> list[int]:
@@ -278,21 +201,36 @@ def _clients_on(replicas: list[BackendServer]) -> list[int]:
 async def test_a_client_survives_the_kill_of_its_replica_through_nginx(
     tpch_project: Path, tmp_path: Path, server_db: TestDatabase
 ) -> None:
-    port = _port_free_on_every_replica_address()
-    replicas = [BackendServer(tpch_project, server_db.url, host=host, port=port) for host in REPLICA_HOSTS]
+    port = port_free_on_every_replica_address()
+    # ALLOWED_HOSTS: the test reads each replica's /metrics by its own address (nginx forwards 127.0.0.1).
+    allowed = ",".join(REPLICA_HOSTS)
+    replicas = [
+        BackendServer(tpch_project, server_db.url, host=host, port=port, ALLOWED_HOSTS=allowed)
+        for host in REPLICA_HOSTS
+    ]
     with ExitStack() as stack:
         for replica in replicas:
             stack.enter_context(replica)
-        dns = stack.enter_context(DnsServer({"backend": REPLICA_HOSTS}))
-        origin = stack.enter_context(_load_balancer(tpch_project, dns, port, tmp_path / "nginx"))
+        # Two replicas first, as after `up --scale backend=2`.
+        records: dict[str, tuple[str, ...]] = {"backend": REPLICA_HOSTS[:2]}
+        dns = stack.enter_context(DnsServer(records))
+        origin, _ = stack.enter_context(load_balancer(tpch_project, dns, port, tmp_path / "nginx"))
 
-        # The load balancer spreads requests over all three (round-robin over the DNS answer).
-        answered = {httpx.get(origin + "/api/entities", timeout=10).status_code for _ in range(6)}
-        assert answered == {200}
-        assert dns.queries >= 1, "nginx never asked the resolver: the name was fixed at start"
+        def served() -> list[int]:
+            for _ in range(6):
+                assert httpx.get(origin + "/api/entities", timeout=10).status_code == 200
+            return [replica.log().count("GET /api/entities") for replica in replicas]
 
-        writers = WriterPool(server_db, count=4).start()
+        # The load balancer spreads requests round-robin over the DNS answer. (Each answers 200 only
+        # because nginx forwards Host: "backend:PORT" is not an allowed host.)
+        first = served()
+        assert first[0] and first[1] and not first[2], first
+        # Scaled to three: nginx asks the resolver again (valid=5s) and the new replica gets requests.
+        records["backend"] = REPLICA_HOSTS
+        await _eventually(lambda: served()[2] > 0, "the added replica to get requests", timeout=20)
+
         client = await ResumingClient(origin.replace("http://", "ws://") + "/ws").start()
+        writers = WriterPool(server_db, count=4).start()  # after the hello: every row is one the client is owed
         try:
             await _eventually(lambda: len(client.events) >= 20, "events through the load balancer")
             on = _clients_on(replicas)
