@@ -100,6 +100,7 @@ class BackendServer:
             if status == 200 or (status is not None and not wait_healthy):
                 return self
             time.sleep(0.1)
+        self.kill()  # not left running: no `with` block will stop it
         raise RuntimeError(f"backend did not become healthy:\n{self.log()}")
 
     def status(self, path: str) -> int | None:
