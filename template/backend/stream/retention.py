@@ -10,7 +10,9 @@ sent it; a client resuming from below the oldest retained id gets the
 Several backends may share one database (replicas behind a load balancer):
 a round runs only while its backend holds the database's retention lock
 (:class:`RetentionLock`), so no two of them ever delete at the same time; the
-others skip the round and count it as ``busy``.
+others skip the round and count it as ``busy``. The watermark that bounds a
+round is the holder's own; the others' pollers are never near an event older
+than the window (a full page is followed by another poll at once).
 """
 
 from __future__ import annotations
