@@ -68,9 +68,10 @@ def test_compose_file_is_valid_for_each_database(project: Path) -> None:
         # An existing database instead of the bundled one: migrations follow it unless told otherwise.
         elsewhere = _compose_config(project, {"DATABASE_URL": "postgresql://u:p@elsewhere/app"})
         admin = _compose_config(project, {"MIGRATE_DATABASE_URL": "postgresql://admin:p@elsewhere/app"})
+        scaled = _compose_config(project, {"BACKEND_REPLICAS": "3"})
     finally:
         (project / ".env").unlink()
-    expected = {"migrate", "backend", "backend-dev", "frontend-dev"} | (set() if database == "sqlite" else {"db"})
+    expected = {"migrate", "backend", "lb", "backend-dev", "frontend-dev"} | (set() if database == "sqlite" else {"db"})
     assert set(services) == expected
     assert services["migrate"]["restart"] == "no"
     assert services["backend"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -94,10 +95,20 @@ def test_compose_file_is_valid_for_each_database(project: Path) -> None:
     admin_services = json.loads(admin.stdout)["services"]
     assert admin_services["migrate"]["environment"]["DATABASE_URL"] == "postgresql://admin:p@elsewhere/app"
     assert admin_services["backend"]["environment"]["DATABASE_URL"] == url
-    # Only the backend is published beyond this machine (behind AUTH_TOKEN and ALLOWED_HOSTS).
+    # Only the load balancer in front of the backends is published beyond this machine (behind
+    # AUTH_TOKEN and ALLOWED_HOSTS), on the dashboard's port; the replicas are reached through it.
     for name, service in services.items():
         for port in service.get("ports", []):
-            assert port.get("host_ip") == (None if name == "backend" else "127.0.0.1"), (name, port)
+            assert port.get("host_ip") == (None if name == "lb" else "127.0.0.1"), (name, port)
+    assert [(p["published"], p["target"]) for p in services["lb"]["ports"]] == [("8000", 80)]
+    assert "ports" not in services["backend"] and services["backend"]["expose"] == ["8000"]
+    (config,) = services["lb"]["volumes"]
+    assert (config["source"], config["target"]) == (str(project / "deploy" / "load-balancer.conf"),
+                                                    "/etc/nginx/conf.d/default.conf")  # fmt: skip
+    assert (project / "deploy" / "load-balancer.conf").is_file()
+    assert services["backend"]["deploy"]["replicas"] == 1
+    assert scaled.returncode == 0, scaled.stderr
+    assert json.loads(scaled.stdout)["services"]["backend"]["deploy"]["replicas"] == 3
     # Hot reload in development: sources mounted, reloading server.
     assert "--reload" in services["backend-dev"]["command"]
     assert any(volume["target"] == "/app" for volume in services["frontend-dev"]["volumes"])

@@ -39,9 +39,18 @@ def shifted_clock(offset: str) -> dict[str, str]:
 
 class BackendServer:
     def __init__(
-        self, project: Path, database_url: str, *, port: int | None = None, clock_offset: str | None = None, **env: str
+        self,
+        project: Path,
+        database_url: str,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        clock_offset: str | None = None,
+        **env: str,
     ):
         self.project = project
+        self.host = host
+        """A loopback address (127.0.0.2, ...) lets replicas share one port, as containers do."""
         self.port = port or free_port()
         self.env = {
             **os.environ,
@@ -52,15 +61,15 @@ class BackendServer:
             **env,
         }
         self.process: subprocess.Popen[str] | None = None
-        self.log_path = project.parent / f"uvicorn-{self.port}.log"
+        self.log_path = project.parent / f"uvicorn-{self.host}-{self.port}.log"
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"ws://{self.host}:{self.port}/ws"
 
     def metrics(self) -> str:
         """The text of ``/metrics`` (for a backend without a token)."""
@@ -76,7 +85,7 @@ class BackendServer:
     def start(self, wait_healthy: bool = True) -> BackendServer:
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", self.host, "--port", str(self.port)],
             cwd=self.project,
             env=self.env,
             stdout=log,
@@ -91,6 +100,7 @@ class BackendServer:
             if status == 200 or (status is not None and not wait_healthy):
                 return self
             time.sleep(0.1)
+        self.kill()  # not left running: no `with` block will stop it
         raise RuntimeError(f"backend did not become healthy:\n{self.log()}")
 
     def status(self, path: str) -> int | None:

@@ -67,6 +67,11 @@ class DashboardCollector(Collector):
         yield gauge("dashboard_last_event_id", "Highest event id delivered.", status.last_event_id)
         yield counter("dashboard_retention_deleted", "Events deleted by retention.", self._retention.deleted_total)
         yield counter("dashboard_retention_failures", "Retention rounds that failed.", self._retention.failures_total)
+        yield counter(
+            "dashboard_retention_busy",
+            "Retention rounds skipped because another backend held the retention lock.",
+            self._retention.busy_total,
+        )
 
 
 def metrics_registry(status: Callable[[], StreamStatus], retention: Retention) -> CollectorRegistry:

@@ -141,6 +141,16 @@ class Database:
             return int(await self._db.fetch_val(f"{query} RETURNING {self.quote(id_column)}", dict(values)))
         return int(await self._db.execute(query, dict(values)))
 
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """Within the block, every statement of this task runs on one pooled connection.
+
+        For session-level state that must outlive a statement, such as an
+        advisory lock taken by one statement and released by a later one.
+        """
+        async with self._db.connection():
+            yield
+
     async def fetch_all_read_uncommitted(self, query: str) -> list[Mapping[str, Any]]:
         """MySQL / MariaDB: ``query`` in a READ UNCOMMITTED transaction of its own (rows of
         running transactions included)."""
