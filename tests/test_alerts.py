@@ -25,6 +25,7 @@ from extensions.entity_model import ModelError, ProjectModel, load_project
 from extensions.entity_model.prometheus import alerts_yaml
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
+from tests.support.frontend import browser_page, install_and_build
 from tests.support.paths import TPCH
 from tests.support.projects import copier_cli, generate, run_in_project
 from tests.support.stream_client import StreamClient
@@ -430,3 +431,56 @@ def test_a_bad_webhook_url_stops_the_backend_with_one_line(alerts_project: Path,
         server.start()
     assert "ALERT_WEBHOOK_URL must be an http:// or https:// URL" in str(caught.value)
     assert "Traceback" not in server.log()
+
+
+# -- the page, in Chromium ------------------------------------------------------------------------
+
+RECORD_NOTIFICATIONS = """
+window.__notifications = [];
+const Real = window.Notification;
+class Recording extends Real {
+  constructor(title, options) {
+    window.__notifications.push(title);
+    super(title, options);
+  }
+}
+Object.defineProperty(Recording, "permission", { get: () => Real.permission });
+window.Notification = Recording;
+"""
+
+
+def test_the_page_shows_firing_alerts_their_history_and_a_notification(alerts_project: Path, tmp_path: Path) -> None:
+    install_and_build(alerts_project / "frontend")
+    with temporary_database("sqlite", tmp_path) as db:
+        migrated = run_in_project(
+            alerts_project, "-m", "backend.migrate", "--create-entity-tables", env={"DATABASE_URL": db.url}
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        with (
+            BackendServer(alerts_project, db.url, POLL_INTERVAL_MS="100") as server,
+            browser_page(permissions=["notifications"], viewport={"width": 1400, "height": 1000}) as page,
+        ):
+            page.add_init_script(RECORD_NOTIFICATIONS)
+            page.goto(server.http + "/")
+            page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=15_000)
+            button = page.get_by_test_id("alerts-button")
+            # No product event since the start: the stale rule fires and the header counts it.
+            button.filter(has_text="1 firing").wait_for(timeout=20_000)
+            assert button.get_attribute("title") == "products-stalled"
+            _order(db, "BIG-1", 250000.0)
+            button.filter(has_text="2 firing").wait_for(timeout=20_000)
+            button.click()
+            panel = page.get_by_test_id("alerts-panel")
+            panel.locator('[data-testid="alert-big-order"][data-state="firing"]').wait_for(timeout=5_000)
+            assert "value 250000" in panel.get_by_test_id("alert-big-order").inner_text()
+            page.wait_for_function("window.__notifications.includes('Alert firing: big-order')", timeout=10_000)
+            # Resolved after its 2 s hold: back to one firing rule, two changes in its history.
+            panel.locator('[data-testid="alert-big-order"][data-state="ok"]').wait_for(timeout=20_000)
+            assert "1 firing" in button.inner_text()
+            history = panel.get_by_test_id("alert-history-big-order")
+            panel.get_by_test_id("alert-big-order").locator("summary").click()
+            assert history.locator("li").count() == 2
+            assert [line.split(": ", 1)[1].split(" ")[0] for line in history.inner_text().splitlines()] == [
+                "ok",
+                "firing",
+            ]

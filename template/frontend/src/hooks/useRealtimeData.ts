@@ -24,6 +24,8 @@ export interface RealtimeOptions {
 export interface Realtime extends RealtimeSnapshot {
   readonly pause: () => void;
   readonly resume: () => void;
+  /** Subscribes to the server's alert state changes; returns the unsubscribe function. */
+  readonly onAlert: RealtimeClient["onAlert"];
 }
 
 const browserSocket = (url: string): WebSocket => new WebSocket(url);
@@ -55,5 +57,5 @@ export function useRealtimeData(options: RealtimeOptions): Realtime {
     return client.stop;
   }, [client]);
   const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
-  return { ...snapshot, pause: client.pause, resume: client.resume };
+  return { ...snapshot, pause: client.pause, resume: client.resume, onAlert: client.onAlert };
 }
