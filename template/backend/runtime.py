@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -19,6 +20,8 @@ from .stream.hub import Hub
 from .stream.live import LiveStream
 from .stream.poller import Poller
 from .stream.retention import Retention
+
+log = logging.getLogger("dashboard")
 
 
 @dataclass
@@ -56,7 +59,10 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
         stats.record(events)
         hub.publish(events, resume_after)
         # After the events, so a client sees the rows before the alert they raised.
-        alerts.observe(events)
+        try:
+            alerts.observe(events)
+        except Exception:  # alerting never stops the stream
+            log.exception("alert rules not evaluated for this batch")
 
     poller = Poller(
         store,
