@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .entity_model import encoders as _encoders
     from .entity_model import errors as _errors
     from .entity_model import loader as _loader
+    from .entity_model import prometheus as _prometheus
     from .entity_model import services as _services
     from .entity_model import sql as _sql
     from .entity_model.model import Dialect, ProjectModel
@@ -55,6 +56,7 @@ else:
     _encoders = importlib.import_module(f"{_package.__name__}.encoders")
     _errors = importlib.import_module(f"{_package.__name__}.errors")
     _loader = importlib.import_module(f"{_package.__name__}.loader")
+    _prometheus = importlib.import_module(f"{_package.__name__}.prometheus")
     _services = importlib.import_module(f"{_package.__name__}.services")
     _sql = importlib.import_module(f"{_package.__name__}.sql")
     _model_module = importlib.import_module(f"{_package.__name__}.model")
@@ -228,6 +230,7 @@ class DashboardExtension(Extension):
                 "default_entities_dir": default_entities_dir,
                 "check_answers": check_answers,
                 "runtime_json": runtime_json,
+                "prometheus_alerts": _prometheus.alerts_yaml,
                 "slug": _answers.slug,
                 "model_version": _answers.model_version,
                 # Every answer written into a TOML or YAML file goes through one of these.

@@ -56,6 +56,8 @@ class DashboardConfig:
     file: Path | None
     column_names: ColumnNames = "as_written"
     """How the tables spell the fields' columns (see :func:`.identifiers.spelled`)."""
+    alerts: Node | None = None
+    """``dashboard.alerts`` as written; checked against the entities by :func:`.alerts.parse_alerts`."""
 
 
 def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
@@ -85,6 +87,7 @@ def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
             "features",
             "max_records",
             "column_names",
+            "alerts",
         }
     )
 
@@ -124,6 +127,7 @@ def read_dashboard_config(entities_dir: Path) -> DashboardConfig:
         entities=entities,
         file=path,
         column_names=_column_names(root.child("column_names")) if root.has("column_names") else "as_written",
+        alerts=root.child("alerts"),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .alerts import parse_alerts
 from .dashboard_config import CONFIG_FILE_NAMES, apply_dashboard_config, read_dashboard_config
 from .entities import read_entity_file, resolve_entities
 from .errors import ModelError
@@ -57,7 +58,8 @@ def load_project(entities_dir: Path) -> ProjectModel:
             "(`persistence.database.conformant_table`, or `spec.persistence.table` in Entity Schema v1) "
             f"and must not be abstract (skipped: {reasons})"
         )
-    return ProjectModel(entities=tuple(entities), settings=config.settings, skipped=tuple(skipped))
+    alerts = parse_alerts(config.alerts, entities) if config.alerts is not None else ()
+    return ProjectModel(entities=tuple(entities), settings=config.settings, skipped=tuple(skipped), alerts=alerts)
 
 
 EXCLUDED_REFERENCE = "reference entity, excluded by `include_reference: false` in dashboard.yaml"

@@ -130,6 +130,39 @@ class Settings:
     features: Features = field(default_factory=Features)
 
 
+AlertKind = Literal["rate", "stale", "field"]
+ALERT_KINDS: tuple[AlertKind, ...] = get_args(AlertKind)
+
+DEFAULT_FIELD_ALERT_FOR_S = 300
+"""A field rule fires on a matching row and resolves this long after the last one."""
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One rule of ``dashboard.alerts``, parsed and checked against the model (see :mod:`.alerts`)."""
+
+    name: str
+    kind: AlertKind
+    when: str
+    """The condition as written (normalized spacing), for messages and the UI."""
+    entity: str = ""
+    """"" = every entity."""
+    event_types: tuple[EventType, ...] = EVENT_TYPES
+    operator: str = ""
+    """rate and field rules: one of ``> >= < <= == !=``."""
+    threshold: float = 0
+    """rate rules: the count compared with."""
+    window_s: int = 0
+    """rate rules: the window; stale rules: the silence that fires."""
+    field: str = ""
+    """field rules: the field (payload key) compared."""
+    value: str | int | float | bool | None = None
+    """field rules: the literal compared with, typed as the column."""
+    for_s: int = 0
+    """rate and stale rules: how long the condition must hold before firing (0: at once);
+    field rules: how long after the last matching row the rule resolves."""
+
+
 @dataclass(frozen=True)
 class SkippedEntity:
     """An entity of the YAML that the dashboard does not show, and why (never dropped silently)."""
@@ -150,6 +183,7 @@ class ProjectModel:
     entities: tuple[Entity, ...]
     settings: Settings = field(default_factory=Settings)
     skipped: tuple[SkippedEntity, ...] = ()
+    alerts: tuple[AlertRule, ...] = ()
 
     def entity(self, name: str) -> Entity:
         for entity in self.entities:
@@ -177,7 +211,9 @@ class ProjectModel:
             entities = tuple(_entity_from_snapshot(item) for item in snapshot["entities"])
             # Absent from snapshots written before skipped entities were recorded.
             skipped = tuple(SkippedEntity(**item) for item in snapshot.get("skipped", ()))
-            return cls(entities=entities, settings=Settings(**settings_data), skipped=skipped)
+            # Absent from snapshots written before alert rules existed.
+            alerts = tuple(_alert_from_snapshot(item) for item in snapshot.get("alerts", ()))
+            return cls(entities=entities, settings=Settings(**settings_data), skipped=skipped, alerts=alerts)
         except (KeyError, TypeError) as error:
             raise ModelError(f"entities_snapshot is damaged ({error}); run `copier update`") from None
 
@@ -188,3 +224,9 @@ def _entity_from_snapshot(data: dict[str, Any]) -> Entity:
     for key in ("unicity_fields", "display_fields", "event_types"):
         values[key] = tuple(values.get(key, ()))
     return Entity(**values)
+
+
+def _alert_from_snapshot(data: dict[str, Any]) -> AlertRule:
+    values = dict(data)
+    values["event_types"] = tuple(values.get("event_types", EVENT_TYPES))
+    return AlertRule(**values)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from .api.alerts import router as alerts_router
 from .api.frontend import Frontend
 from .api.routes import public_router, router
 from .api.rows import router as rows_router
@@ -58,7 +59,10 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
             asyncio.create_task(runtime.poller.run(), name="poller"),
             asyncio.create_task(_refresh_row_counts(runtime), name="row-counts"),
             asyncio.create_task(runtime.retention.run(), name="retention"),
+            asyncio.create_task(runtime.alerts.run(), name="alerts"),
         ]
+        if runtime.webhook is not None:
+            tasks.append(asyncio.create_task(runtime.webhook.run(), name="alert-webhook"))
         log.info("dashboard backend on %s (%s)", settings.database.display, settings.database.dialect)
         try:
             yield
@@ -81,6 +85,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(rows_router)
+    app.include_router(alerts_router)
     app.include_router(public_router)
     app.include_router(session_router)
     app.add_api_websocket_route("/ws", websocket_endpoint)

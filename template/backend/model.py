@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from .alerts.rules import AlertRule, parse_rules
+
 ColumnType = Literal["string", "integer", "float", "boolean", "date", "datetime", "json"]
 EventType = Literal["insert", "update", "delete"]
 
@@ -83,6 +85,8 @@ class Model:
     """Every trigger and function the migrations create starts with this."""
     version: str = ""
     """Hash of the entity model; the frontend bundle embeds the one it was built for."""
+    alerts: tuple[AlertRule, ...] = ()
+    """dashboard.yaml's alert rules (alerts/evaluator.py runs them)."""
 
     def entity(self, name: str) -> Entity | None:
         return next((entity for entity in self.entities if entity.name == name), None)
@@ -136,6 +140,7 @@ def parse_model(data: dict[str, Any]) -> Model:
         entities=tuple(_entity(item) for item in data["entities"]),
         object_prefix=settings["object_prefix"],
         version=data.get("model_version", ""),
+        alerts=parse_rules(data.get("alerts", [])),
         defaults=Defaults(
             poll_interval_ms=settings["poll_interval_ms"],
             max_events_per_poll=settings["max_events_per_poll"],

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from .alerts.evaluator import AlertChange, AlertEvaluator
+from .alerts.webhook import Webhook
 from .api.metrics import metrics_registry
 from .api.stats import Stats
 from .db.database import Database
 from .model import Model
 from .settings import Settings
+from .stream import protocol
 from .stream.event_store import Event, EventStore
 from .stream.hub import Hub
 from .stream.live import LiveStream
 from .stream.poller import Poller
 from .stream.retention import Retention
+
+log = logging.getLogger("dashboard")
 
 
 @dataclass
@@ -30,6 +36,8 @@ class Runtime:
     retention: Retention
     stats: Stats
     metrics: CollectorRegistry
+    alerts: AlertEvaluator
+    webhook: Webhook | None
 
 
 def build_runtime(settings: Settings, model: Model) -> Runtime:
@@ -37,10 +45,24 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
     store = EventStore(db)
     hub = Hub(settings.client_queue_bytes)
     stats = Stats(model)
+    alerts = AlertEvaluator(model.alerts)
+    webhook = Webhook(settings.alert_webhook_url) if settings.alert_webhook_url else None
+
+    def alert_changed(change: AlertChange) -> None:
+        hub.broadcast(protocol.alert(change.as_json()))
+
+    alerts.listeners.append(alert_changed)
+    if webhook is not None:
+        alerts.listeners.append(webhook.offer)
 
     def publish(events: list[Event], resume_after: int) -> None:
         stats.record(events)
         hub.publish(events, resume_after)
+        # After the events, so a client sees the rows before the alert they raised.
+        try:
+            alerts.observe(events)
+        except Exception:  # alerting never stops the stream
+            log.exception("alert rules not evaluated for this batch")
 
     poller = Poller(
         store,
@@ -50,5 +72,5 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
     )
     stream = LiveStream(poller, hub)
     retention = Retention(store, stream, settings.retention_days)
-    metrics = metrics_registry(stream.status, retention)
-    return Runtime(settings, model, db, store, poller, stream, retention, stats, metrics)
+    metrics = metrics_registry(stream.status, retention, stats, alerts)
+    return Runtime(settings, model, db, store, poller, stream, retention, stats, metrics, alerts, webhook)

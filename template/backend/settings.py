@@ -33,6 +33,8 @@ class Settings:
     client_send_timeout_s: float
     """A send to a client that does not complete within this time closes it (it is not reading)."""
     frontend_dist: Path
+    alert_webhook_url: str | None = None
+    """``ALERT_WEBHOOK_URL``: alert state changes are POSTed there (alerts/webhook.py)."""
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -91,6 +93,9 @@ def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Set
     token = env.get("AUTH_TOKEN") or None
     if token is not None and len(token) < 16:
         raise SettingsError("AUTH_TOKEN must be at least 16 characters")
+    webhook = (env.get("ALERT_WEBHOOK_URL") or "").strip() or None
+    if webhook is not None and not (webhook.startswith(("http://", "https://")) and urlsplit(webhook).netloc):
+        raise SettingsError("ALERT_WEBHOOK_URL must be an http:// or https:// URL")
     return Settings(
         database=database,
         poll_interval_s=_int(env, "POLL_INTERVAL_MS", defaults.poll_interval_ms, 10, 5000) / 1000,
@@ -102,4 +107,5 @@ def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Set
         client_queue_bytes=_int(env, "CLIENT_QUEUE_BYTES", 8 << 20, 64 << 10, 1 << 30),
         client_send_timeout_s=_int(env, "CLIENT_SEND_TIMEOUT_S", 10, 1, 3600),
         frontend_dist=Path(env.get("FRONTEND_DIST") or PROJECT_ROOT / "frontend" / "dist"),
+        alert_webhook_url=webhook,
     )

@@ -14,16 +14,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from ..alerts.evaluator import AlertEvaluator
 from ..stream.live import StreamStatus
 from ..stream.retention import Retention
+from .stats import Stats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class DashboardCollector(Collector):
-    def __init__(self, status: Callable[[], StreamStatus], retention: Retention):
+    def __init__(self, status: Callable[[], StreamStatus], retention: Retention, stats: Stats, alerts: AlertEvaluator):
         self._status = status
         self._retention = retention
+        self._stats = stats
+        self._alerts = alerts
 
     def collect(self) -> Iterable[Metric]:
         status = self._status()
@@ -72,12 +76,59 @@ class DashboardCollector(Collector):
             "Retention rounds skipped because another backend held the retention lock.",
             self._retention.busy_total,
         )
+        yield from self._entity_metrics()
+        yield from self._alert_metrics()
+
+    def _entity_metrics(self) -> Iterable[Metric]:
+        """Per entity and event type: what Grafana's events/s and monitoring/alerts.yml's rules read."""
+        events = CounterMetricFamily(
+            "dashboard_entity_events", "Events delivered, by entity and event type.", labels=["entity", "event_type"]
+        )
+        last_seen = GaugeMetricFamily(
+            "dashboard_entity_last_event_timestamp_seconds",
+            "Wall time of the last event delivered, by entity and event type (the backend's start before one).",
+            labels=["entity", "event_type"],
+        )
+        for entity in self._stats.model.entities:
+            stats = self._stats.by_entity[entity.name]
+            counts = {"insert": stats.inserts, "update": stats.updates, "delete": stats.deletes}
+            for event_type in entity.event_types:
+                events.add_metric([entity.name, event_type], counts[event_type])
+                last_seen.add_metric(
+                    [entity.name, event_type], stats.last_event_at.get(event_type, self._stats.started_at)
+                )
+        yield events
+        yield last_seen
+
+    def _alert_metrics(self) -> Iterable[Metric]:
+        states = self._alerts.states
+        if not states:
+            return
+        firing = GaugeMetricFamily("dashboard_alert_firing", "1 while the alert rule fires.", labels=["rule"])
+        value = GaugeMetricFamily(
+            "dashboard_alert_value", "The last numeric value that decided the rule's state.", labels=["rule"]
+        )
+        matches = CounterMetricFamily(
+            "dashboard_alert_matches", "Rows that met a field rule's condition.", labels=["rule"]
+        )
+        for state in states:
+            name = state.rule.name
+            firing.add_metric([name], 1 if state.state == "firing" else 0)
+            if isinstance(state.value, int | float) and not isinstance(state.value, bool):
+                value.add_metric([name], state.value)
+            if state.rule.kind == "field":
+                matches.add_metric([name], state.matches)
+        yield firing
+        yield value
+        yield matches
 
 
-def metrics_registry(status: Callable[[], StreamStatus], retention: Retention) -> CollectorRegistry:
+def metrics_registry(
+    status: Callable[[], StreamStatus], retention: Retention, stats: Stats, alerts: AlertEvaluator
+) -> CollectorRegistry:
     """One registry per app (not the library's global one), so several apps in one process stay apart."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(DashboardCollector(status, retention))
+    registry.register(DashboardCollector(status, retention, stats, alerts))
     registry.register(ProcessCollector(registry=None))
     return registry
 

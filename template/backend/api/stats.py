@@ -40,8 +40,12 @@ class EntityStats:
     """(event id, +1 insert / -1 delete) seen since the count, in case a newer count needs them."""
     pending_delta: int = 0
     """Sum of ``row_changes`` newer than ``base_event_id``."""
+    last_event_at: dict[str, float] = field(default_factory=dict)
+    """Event type -> wall time the last one was recorded (for /metrics' stale alerts)."""
 
-    def record(self, event_id: int, event_type: str, second: int) -> None:
+    def record(self, event_id: int, event_type: str, second: int, now: float | None = None) -> None:
+        if event_type in ("insert", "update", "delete"):
+            self.last_event_at[event_type] = float(second) if now is None else now
         if event_type == "insert":
             self.inserts += 1
             self._row_change(event_id, 1)
@@ -97,11 +101,12 @@ class Stats:
         self.started_at = time.time()
 
     def record(self, events: list[Event]) -> None:
-        second = int(time.time())
+        now = time.time()
+        second = int(now)
         for event in events:
             stats = self.by_entity.get(event.entity)
             if stats is not None:
-                stats.record(event.id, event.event_type, second)
+                stats.record(event.id, event.event_type, second, now)
 
     async def refresh_row_counts(self, db: Database) -> None:
         estimates = await _estimates(db, [(entity.schema, entity.table) for entity in self.model.entities])

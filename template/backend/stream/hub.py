@@ -87,6 +87,14 @@ class Hub:
                     break
                 self.messages_queued += 1
 
+    def broadcast(self, message: str) -> None:
+        """One control message (an alert change) to every client, on the same terms as events."""
+        for client in tuple(self.clients):
+            if not client.offer(message):
+                self.clients.discard(client)
+                continue
+            self.messages_queued += 1
+
     def fell_behind(self, client: Client) -> None:
         self.clients.discard(client)
         self.dropped_queue_full += 1

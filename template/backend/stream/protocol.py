@@ -159,6 +159,14 @@ def error(message: str) -> str:
     return _json({"type": "error", "message": message})
 
 
+def alert(change: dict[str, Any]) -> str:
+    """An alert rule changed state: ``{"type": "alert", "alert": {"name", "state", "since", "value", ...}}``.
+
+    Added within protocol 1: older clients ignore message types they do not know.
+    """
+    return _json({"type": "alert", "alert": change})
+
+
 # -- client messages -------------------------------------------------------------
 
 MAX_CLIENT_MESSAGE_CHARS = 4096

@@ -1,4 +1,5 @@
 import { useMemo, useState } from "react";
+import { useAlerts } from "../hooks/useAlerts";
 import { useDebounced } from "../hooks/useDebounced";
 import { usePersistentState } from "../hooks/usePersistentState";
 import { useRealtimeData } from "../hooks/useRealtimeData";
@@ -10,6 +11,7 @@ import type { DashboardModel } from "../lib/entityModel";
 import { matchesSearch } from "../lib/search";
 import { eventsPerSecond } from "../lib/store";
 import type { ColumnConfig, DbEvent } from "../lib/types";
+import { AlertsMenu } from "./AlertsMenu";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { CurrentRowsTable, EntityViewSwitch } from "./CurrentRowsTable";
 import { EventTable } from "./EventTable";
@@ -30,6 +32,7 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
   const entityByName = useMemo(() => new Map(entities.map((entity) => [entity.name, entity])), [entities]);
   const realtime = useRealtimeData({ entities });
   const server = useServerStats(api);
+  const alerts = useAlerts(api, realtime.onAlert);
   const { data, status, paused, pending } = realtime;
   const [hidden, setHidden] = usePersistentState<string[]>("dashboard.hiddenEntities", []);
   const [view, setView] = usePersistentState<View>("dashboard.view", "tables");
@@ -64,6 +67,7 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
       <header className="flex flex-wrap items-center gap-3">
         <h1 className="text-xl font-bold">{title}</h1>
         <ConnectionStatus status={status} />
+        <AlertsMenu board={alerts.board} notifier={alerts.notifier} />
         <span className="text-sm text-slate-600 dark:text-slate-300" data-testid="last-event">
           Last event: {data.lastEventAt ? new Date(data.lastEventAt).toLocaleTimeString() : "none yet"}
         </span>

@@ -26,6 +26,8 @@ export interface Realtime extends RealtimeSnapshot {
   readonly resume: () => void;
   /** Hear every event applied, and resets (lib/realtimeClient.ts); returns the unsubscribe function. */
   readonly watchEvents: (watcher: EventWatcher) => () => void;
+  /** Subscribes to the server's alert state changes; returns the unsubscribe function. */
+  readonly onAlert: RealtimeClient["onAlert"];
 }
 
 const browserSocket = (url: string): WebSocket => new WebSocket(url);
@@ -57,5 +59,11 @@ export function useRealtimeData(options: RealtimeOptions): Realtime {
     return client.stop;
   }, [client]);
   const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
-  return { ...snapshot, pause: client.pause, resume: client.resume, watchEvents: client.watchEvents };
+  return {
+    ...snapshot,
+    pause: client.pause,
+    resume: client.resume,
+    watchEvents: client.watchEvents,
+    onAlert: client.onAlert,
+  };
 }

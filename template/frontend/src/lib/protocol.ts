@@ -4,7 +4,7 @@
  * authenticates the socket and the HTTP requests by cookie.
  */
 
-import type { DbEvent, ServerMessage } from "./types";
+import type { AlertStatus, DbEvent, JsonValue, ServerMessage } from "./types";
 
 /** `ws(s)://host/ws`, with `?after=` when resuming. */
 export function socketUrl(baseUrl: string, after: number | null): string {
@@ -96,7 +96,26 @@ export function parseServerMessage(frame: unknown): ServerMessage | null {
       return { type: "pong", id: value.id };
     case "error":
       return { type: "error", message: typeof value.message === "string" ? value.message : "" };
+    case "alert": {
+      const alert = parseAlertStatus(value.alert);
+      return alert === null ? null : { type: "alert", alert };
+    }
     default:
       return null;
   }
+}
+
+/** An alert rule's state (an `alert` message's `alert`, an item of `GET /api/alerts`), or null when malformed. */
+export function parseAlertStatus(value: unknown): AlertStatus | null {
+  if (!isRecord(value) || typeof value.name !== "string" || typeof value.since !== "string") return null;
+  if (value.state !== "ok" && value.state !== "firing") return null;
+  return {
+    name: value.name,
+    state: value.state,
+    since: value.since,
+    value: (value.value ?? null) as JsonValue,
+    entity: typeof value.entity === "string" ? value.entity : null,
+    kind: typeof value.kind === "string" ? value.kind : "",
+    when: typeof value.when === "string" ? value.when : "",
+  };
 }

@@ -16,7 +16,7 @@ import { backoffDelay } from "./backoff";
 import { IdWindow } from "./ids";
 import { historyUrl, isDbEvent, parseServerMessage, socketUrl } from "./protocol";
 import { applyEvents, type DashboardData, emptyData, tick } from "./store";
-import type { BatchSource, ConnectionStatus, DbEvent, EntityConfig, ServerMessage } from "./types";
+import type { AlertStatus, BatchSource, ConnectionStatus, DbEvent, EntityConfig, ServerMessage } from "./types";
 
 export interface RealtimeSnapshot {
   readonly status: ConnectionStatus;
@@ -112,6 +112,7 @@ export class RealtimeClient {
   private snapshot: RealtimeSnapshot;
   private readonly listeners = new Set<() => void>();
   private readonly watchers = new Set<EventWatcher>();
+  private readonly alertListeners = new Set<(alert: AlertStatus) => void>();
 
   /** The id below which nothing is outstanding: where a reconnect resumes. Null before the first hello. */
   private resumeAfter: number | null = null;
@@ -302,11 +303,22 @@ export class RealtimeClient {
         this.clearAll();
         this.socket?.close(); // its close event schedules the reconnect, with backoff
         break;
+      case "alert":
+        for (const listener of this.alertListeners) listener(message.alert);
+        break;
       case "pong":
       case "error":
         break;
     }
   }
+
+  /** Calls `listener` with every alert state change the server sends; returns the unsubscribe function. */
+  readonly onAlert = (listener: (alert: AlertStatus) => void): (() => void) => {
+    this.alertListeners.add(listener);
+    return () => {
+      this.alertListeners.delete(listener);
+    };
+  };
 
   private async loadHistory(lastEventId: number): Promise<void> {
     if (lastEventId <= 0 || this.historyLimit <= 0) return;

@@ -78,7 +78,25 @@ export type ServerMessage =
       last_event_id: number;
     }
   | { type: "pong"; id?: unknown }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  /** An alert rule of dashboard.yaml changed state (servers without alert rules never send it). */
+  | { type: "alert"; alert: AlertStatus };
+
+export type AlertState = "ok" | "firing";
+
+/** One alert rule's state, as `GET /api/alerts` lists it and `alert` messages carry it. */
+export interface AlertStatus {
+  readonly name: string;
+  readonly state: AlertState;
+  /** ISO 8601: when the rule entered this state. */
+  readonly since: string;
+  /** What decided it: the count in the window, the seconds of silence, or the row's field value. */
+  readonly value: JsonValue;
+  readonly entity: string | null;
+  readonly kind: string;
+  /** The condition as written in dashboard.yaml. */
+  readonly when: string;
+}
 
 export type ConnectionStatus =
   | { state: "connecting" }

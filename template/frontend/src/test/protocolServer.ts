@@ -37,6 +37,9 @@ export class ProtocolServer {
   readonly connections: { url: string; socket: WebSocket }[] = [];
   readonly historyRequests: { url: string; headers: IncomingMessage["headers"] }[] = [];
   history: DbEvent[] = [];
+  /** The body of `GET /api/alerts`; every other path answers the history. */
+  alerts: unknown[] = [];
+  readonly alertRequests: string[] = [];
   lastEventId = 0;
   resumeAfter = 0;
   /** Protocol 1 servers say so in the hello; older ones send no `protocol`. */
@@ -53,8 +56,13 @@ export class ProtocolServer {
 
   constructor() {
     this.http = createServer((request, response) => {
-      this.historyRequests.push({ url: request.url ?? "", headers: request.headers });
       response.setHeader("content-type", "application/json");
+      if (request.url?.startsWith("/api/alerts")) {
+        this.alertRequests.push(request.url);
+        response.end(JSON.stringify(this.alerts));
+        return;
+      }
+      this.historyRequests.push({ url: request.url ?? "", headers: request.headers });
       response.end(JSON.stringify({ events: this.history, next_after: null }));
     });
     this.wss = new WebSocketServer({ server: this.http });
