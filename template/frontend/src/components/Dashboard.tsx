@@ -4,15 +4,18 @@ import { usePersistentState } from "../hooks/usePersistentState";
 import { useRealtimeData } from "../hooks/useRealtimeData";
 import { useServerStats } from "../hooks/useServerStats";
 import { useTheme } from "../hooks/useTheme";
+import { TimeZoneContext, useTimeZone } from "../hooks/useTimeZone";
 import type { Api, Session } from "../lib/api";
 import { displayColumns } from "../lib/columns";
 import type { DashboardModel } from "../lib/entityModel";
+import { formatClock } from "../lib/format";
 import { matchesSearch } from "../lib/search";
-import { eventsPerSecond } from "../lib/store";
-import type { ColumnConfig, DbEvent } from "../lib/types";
+import { eventsPerSecond, STREAM_CAP } from "../lib/store";
+import type { ColumnConfig, DbEvent, EventType } from "../lib/types";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { EventTable } from "./EventTable";
 import { StatsCards } from "./StatsCards";
+import { TimeZoneToggle } from "./TimeZoneToggle";
 import { Toolbar, type View } from "./Toolbar";
 
 const NO_COLUMNS: ColumnConfig[] = [];
@@ -31,6 +34,8 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
   const server = useServerStats(api);
   const { data, status, paused, pending } = realtime;
   const [hidden, setHidden] = usePersistentState<string[]>("dashboard.hiddenEntities", []);
+  const [hiddenTypes, setHiddenTypes] = usePersistentState<string[]>("dashboard.hiddenEventTypes", []);
+  const [zone, setZone] = useTimeZone();
   const [view, setView] = usePersistentState<View>("dashboard.view", "tables");
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim().toLowerCase(), 200);
@@ -38,35 +43,51 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
 
   const visible = features.filters ? entities.filter((entity) => !hidden.includes(entity.name)) : entities;
   const rate = eventsPerSecond(data);
+  // Before any live event: the newest one loaded from history, not "none yet" beside full tables.
+  const lastEventAt = data.lastEventAt ?? data.stream[0]?.timestamp ?? null;
 
   const filtered = useMemo(() => {
     const byEntity = new Map<string, DbEvent[]>();
+    const typeShown = (event: DbEvent) => !hiddenTypes.includes(event.event_type);
     for (const entity of entities) {
       const rows = data.byEntity[entity.name] ?? [];
-      byEntity.set(entity.name, search ? rows.filter((event) => matchesSearch(event, entity, search)) : [...rows]);
+      const filtering = search || hiddenTypes.length > 0;
+      byEntity.set(
+        entity.name,
+        filtering ? rows.filter((event) => typeShown(event) && (!search || matchesSearch(event, entity, search))) : [...rows],
+      );
     }
     const visibleNames = new Set(visible.map((entity) => entity.name));
     const stream = data.stream.filter((event) => {
       const entity = entityByName.get(event.entity);
-      return entity !== undefined && visibleNames.has(entity.name) && (!search || matchesSearch(event, entity, search));
+      return (
+        entity !== undefined &&
+        visibleNames.has(entity.name) &&
+        typeShown(event) &&
+        (!search || matchesSearch(event, entity, search))
+      );
     });
     return { byEntity, stream };
-  }, [data, search, visible, entities, entityByName]);
+  }, [data, search, visible, entities, entityByName, hiddenTypes]);
 
   const toggleEntity = (name: string) =>
     setHidden(hidden.includes(name) ? hidden.filter((item) => item !== name) : [...hidden, name]);
+  const toggleType = (type: EventType) =>
+    setHiddenTypes(hiddenTypes.includes(type) ? hiddenTypes.filter((item) => item !== type) : [...hiddenTypes, type]);
 
   return (
+    <TimeZoneContext value={zone}>
     <div className="mx-auto flex max-w-screen-2xl flex-col gap-4 p-3 sm:p-5">
       <header className="flex flex-wrap items-center gap-3">
         <h1 className="text-xl font-bold">{title}</h1>
         <ConnectionStatus status={status} />
         <span className="text-sm text-slate-600 dark:text-slate-300" data-testid="last-event">
-          Last event: {data.lastEventAt ? new Date(data.lastEventAt).toLocaleTimeString() : "none yet"}
+          Last event: {lastEventAt === null ? "none yet" : formatClock(lastEventAt, zone)}
         </span>
         <span className="text-sm tabular-nums text-slate-600 dark:text-slate-300" data-testid="rate">
           {rate.toFixed(1)} events/s
         </span>
+        <TimeZoneToggle zone={zone} onZone={setZone} />
         <span className="ml-auto flex gap-2">
           {features.darkMode ? (
             <button
@@ -97,6 +118,8 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
         features={features}
         hidden={hidden}
         onToggleEntity={toggleEntity}
+        hiddenTypes={hiddenTypes}
+        onToggleType={toggleType}
         query={query}
         onQuery={setQuery}
         view={view}
@@ -116,6 +139,9 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
               title={`${entity.icon} ${entity.name}`}
               color={entity.color}
               events={filtered.byEntity.get(entity.name) ?? []}
+              buffered={data.byEntity[entity.name]?.length ?? 0}
+              capacity={entity.maxRecords}
+              entity={entity}
               columns={displayColumns(entity)}
               autoScroll={features.autoScroll}
               exportCsv={features.exportCsv}
@@ -126,6 +152,8 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
             testId="table-stream"
             title="All changes"
             events={filtered.stream}
+            buffered={data.stream.length}
+            capacity={STREAM_CAP}
             columns={NO_COLUMNS}
             csvFields={[...new Set(visible.flatMap((entity) => entity.displayFields))]}
             entities={entityByName}
@@ -135,5 +163,6 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
         )}
       </main>
     </div>
+    </TimeZoneContext>
   );
 }
