@@ -117,7 +117,7 @@ export function EventTable(props: EventTableProps) {
           <tbody>
             {events.length === 0 ? (
               <tr>
-                <td colSpan={entities ? 4 : columns.length + 2} className="px-2 py-6 text-center text-slate-500">
+                <td colSpan={entities ? 4 : columns.length + 2} className="px-2 py-6 text-center text-slate-600 dark:text-slate-300">
                   Waiting for changes…
                 </td>
               </tr>
