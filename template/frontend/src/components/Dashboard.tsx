@@ -8,7 +8,7 @@ import { TimeZoneContext, useTimeZone } from "../hooks/useTimeZone";
 import type { Api, Session } from "../lib/api";
 import { displayColumns } from "../lib/columns";
 import type { DashboardModel } from "../lib/entityModel";
-import { formatClock } from "../lib/format";
+import { formatClock, type TimeZoneMode } from "../lib/format";
 import { matchesSearch } from "../lib/search";
 import { eventsPerSecond, STREAM_CAP } from "../lib/store";
 import type { ColumnConfig, DbEvent, EventType } from "../lib/types";
@@ -27,7 +27,24 @@ export interface DashboardProps {
   readonly api: Api;
 }
 
-export function Dashboard({ title, model, session, api }: DashboardProps) {
+/** The page's time zone (UTC or local, remembered) wraps the whole dashboard: every cell reads it. */
+export function Dashboard(props: DashboardProps) {
+  const [zone, setZone] = useTimeZone();
+  return (
+    <TimeZoneContext value={zone}>
+      <DashboardView {...props} zone={zone} onZone={setZone} />
+    </TimeZoneContext>
+  );
+}
+
+function DashboardView({
+  title,
+  model,
+  session,
+  api,
+  zone,
+  onZone,
+}: DashboardProps & { zone: TimeZoneMode; onZone: (zone: TimeZoneMode) => void }) {
   const { entities, features } = model;
   const entityByName = useMemo(() => new Map(entities.map((entity) => [entity.name, entity])), [entities]);
   const realtime = useRealtimeData({ entities });
@@ -35,7 +52,6 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
   const { data, status, paused, pending } = realtime;
   const [hidden, setHidden] = usePersistentState<string[]>("dashboard.hiddenEntities", []);
   const [hiddenTypes, setHiddenTypes] = usePersistentState<string[]>("dashboard.hiddenEventTypes", []);
-  const [zone, setZone] = useTimeZone();
   const [view, setView] = usePersistentState<View>("dashboard.view", "tables");
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim().toLowerCase(), 200);
@@ -76,7 +92,6 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
     setHiddenTypes(hiddenTypes.includes(type) ? hiddenTypes.filter((item) => item !== type) : [...hiddenTypes, type]);
 
   return (
-    <TimeZoneContext value={zone}>
     <div className="mx-auto flex max-w-screen-2xl flex-col gap-4 p-3 sm:p-5">
       <header className="flex flex-wrap items-center gap-3">
         <h1 className="text-xl font-bold">{title}</h1>
@@ -87,7 +102,7 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
         <span className="text-sm tabular-nums text-slate-600 dark:text-slate-300" data-testid="rate">
           {rate.toFixed(1)} events/s
         </span>
-        <TimeZoneToggle zone={zone} onZone={setZone} />
+        <TimeZoneToggle zone={zone} onZone={onZone} />
         <span className="ml-auto flex gap-2">
           {features.darkMode ? (
             <button
@@ -163,6 +178,5 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
         )}
       </main>
     </div>
-    </TimeZoneContext>
   );
 }
