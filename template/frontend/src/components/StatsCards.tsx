@@ -37,15 +37,18 @@ export function StatsCards(props: { entities: readonly EntityConfig[]; data: Das
   // The page's counts when the backend's last arrived (adjusting state during render, as React documents).
   const [base, setBase] = useState({ server, counts: data.counts });
   if (base.server !== server) setBase({ server, counts: data.counts });
+  const startedIso = server.since === null ? null : new Date(server.since * 1000).toISOString();
+  // A start earlier today shows its time; an older one its date too.
+  const recent = server.since !== null && Date.now() - server.since * 1000 < 12 * 3600 * 1000;
   const since =
-    server.since === null
+    startedIso === null
       ? "since this page opened"
-      : `since the backend started (${formatClock(server.since * 1000, zone)})`;
+      : `since the backend started (${recent ? formatClock(startedIso, zone) : formatDateTime(startedIso, zone)})`;
   return (
     <section aria-label="Statistics" className="flex flex-col gap-1">
       <p className="text-xs text-slate-600 dark:text-slate-300" data-testid="stats-since">
         Rows in each table now; inserts, updates and deletes{" "}
-        <span title={server.since === null ? undefined : formatDateTime(new Date(server.since * 1000).toISOString(), zone)}>
+        <span title={startedIso === null ? undefined : formatDateTime(startedIso, zone)}>
           {since}
         </span>
       </p>
