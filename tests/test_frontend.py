@@ -339,7 +339,7 @@ def test_utc_local_toggle_is_remembered_and_last_event_comes_from_history(
         row.wait_for(timeout=5000)
         stamp = datetime.fromisoformat(str(row.locator("time").get_attribute("datetime")).replace("Z", "+00:00"))
         zone = page.get_by_test_id("time-zone")
-        assert zone.inner_text() == "Times in America/New_York"
+        assert zone.inner_text() == "Times in local time (America/New_York)"
         assert row.locator("time").inner_text() == _clock(stamp, "America/New_York")
         # "Last event" is the newest event of the history, not "none yet" beside a full table.
         assert page.get_by_test_id("last-event").inner_text() == f"Last event: {_clock(stamp, 'America/New_York')}"
@@ -361,9 +361,12 @@ def test_new_rows_arrive_at_full_strength(live_sqlite_page: tuple[Any, BackendSe
     _order(sqlite_db, "FRESH-1")
     row = _row(page, "Order", "FRESH-1")
     row.wait_for(timeout=APPEAR_WITHIN_MS)
-    # Sampled while the arrival animation runs: the newest row is never dimmed.
+    # Sampled while the arrival animation runs: the newest row is never dimmed; the
+    # highlight is a layer behind it that fades.
     assert row.evaluate("r => getComputedStyle(r).opacity") == "1"
-    assert row.evaluate("r => getComputedStyle(r).animationName") == "row-arrived"
+    assert row.evaluate("r => getComputedStyle(r, '::after').animationName") == "row-arrived"
+    assert float(row.evaluate("r => getComputedStyle(r, '::after').opacity")) > 0.2
+    assert row.evaluate("r => getComputedStyle(r, '::after').zIndex") == "-1"  # behind the text
 
 
 @pytest.fixture

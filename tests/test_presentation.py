@@ -40,6 +40,12 @@ def test_colors_chosen_in_the_yaml_are_not_given_to_another_entity() -> None:
     assert colors == {"A": PALETTE[1], "B": PALETTE[2]}
 
 
+def test_a_palette_color_of_the_same_hue_as_a_chosen_one_is_skipped() -> None:
+    # The TPC-H example gives Order #3b82f6 (blue-500): blue-700 would look the same.
+    colors = default_colors(["Customer", "Product"], taken=["#3b82f6"])
+    assert colors == {"Customer": PALETTE[1], "Product": PALETTE[2]}
+
+
 def test_names_alike_but_for_case_are_ordered_by_hash_not_by_chance() -> None:
     assert default_colors(["order", "Order"]) == default_colors(["Order", "order"])
     assert len(set(default_colors(["order", "Order"]).values())) == 2

@@ -26,6 +26,7 @@ PALETTE = (
     "#a21caf",  # fuchsia
 )
 MIN_CONTRAST_WITH_WHITE = 4.5
+SAME_HUE_DEGREES = 12
 _GOLDEN_ANGLE = 137.508
 
 # First match wins. Each pattern must match whole words of the snake_case name
@@ -92,23 +93,35 @@ def _candidates() -> Iterable[str]:
         index += 1
 
 
+def _hue(color: str) -> float:
+    red, green, blue = (int(color[index : index + 2], 16) / 255 for index in (1, 3, 5))
+    return colorsys.rgb_to_hls(red, green, blue)[0] * 360
+
+
+def _looks_like(color: str, others: Iterable[str]) -> bool:
+    """Same hue within a few degrees: #3b82f6 and #1d4ed8 differ as hex, not to the eye."""
+    hue = _hue(color)
+    return any(min(abs(hue - _hue(other)), 360 - abs(hue - _hue(other))) < SAME_HUE_DEGREES for other in others)
+
+
 def default_colors(names: Iterable[str], taken: Collection[str] = ()) -> dict[str, str]:
     """A distinct color per entity of one project.
 
     Entities get the palette in the order of their sorted names (so the same
     project always looks the same), skipping colors the dashboard YAML already
-    gives to other entities; the name's hash only orders names that sort alike
-    without case. Past the palette, generated colors keep every one distinct.
+    gives to other entities (and palette colors of the same hue as those); the
+    name's hash only orders names that sort alike without case. Past the palette,
+    generated colors keep every one distinct.
     """
-    used = {color.lower() for color in taken}
+    chosen = [color.lower() for color in taken if HEX_COLOR.match(color)]
     ordered = sorted(set(names), key=lambda name: (name.casefold(), _name_hash(name), name))
     colors: dict[str, str] = {}
     candidates = iter(_candidates())
     for name in ordered:
         color = next(candidates)
-        while color.lower() in used:
+        # A palette color near one the YAML chose is skipped; generated ones only need to differ.
+        while color in chosen or (color in PALETTE and _looks_like(color, chosen)) or color in colors.values():
             color = next(candidates)
-        used.add(color.lower())
         colors[name] = color
     return colors
 

@@ -64,7 +64,9 @@ export function formatClock(instant: string | number, zone: TimeZoneMode): strin
 /** The zone the page shows times in, for its header: "UTC" or the browser's zone name. */
 export function zoneName(zone: TimeZoneMode): string {
   if (zone === "utc") return "UTC";
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // "local time (UTC)" on a machine set to UTC: clear about which switch is on.
+  return name ? `local time (${name})` : "local time";
 }
 
 export function formatValue(

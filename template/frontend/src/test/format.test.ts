@@ -71,6 +71,6 @@ describe("time zones", () => {
       }),
     );
     expect(zoneName("utc")).toBe("UTC");
-    expect(zoneName("local")).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    expect(zoneName("local")).toBe(`local time (${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
   });
 });
