@@ -447,3 +447,11 @@ def test_every_control_is_reachable_with_tab_and_shows_its_focus(
     for control in ("Dark", "Local", "UTC", "insert", "delete", "Search", "Tables", "Stream", "Pause", "Export CSV"):
         assert control in text, (control, reached)
     assert any(stop.startswith("TR:") and "TAB-1" in stop for stop in reached), reached  # rows open the detail
+    _order(sqlite_db, "TAB-2")
+    _row(page, "Order", "TAB-2").wait_for(timeout=APPEAR_WITHIN_MS)
+    # One Tab stop per table, its newest row; the arrow keys move between rows.
+    newest = _row(page, "Order", "TAB-2")
+    newest.focus()
+    page.keyboard.press("ArrowDown")
+    assert "TAB-1" in page.evaluate("document.activeElement.innerText")
+    assert _row(page, "Order", "TAB-1").get_attribute("tabindex") == "-1"

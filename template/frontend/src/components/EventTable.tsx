@@ -97,7 +97,9 @@ export function EventTable(props: EventTableProps) {
       ) : null}
       <div ref={scroller} onScroll={onScroll} className="max-h-96 overflow-auto" style={{ overflowAnchor: "auto" }}>
         <table className="w-full border-collapse text-left text-sm">
-          <caption className="sr-only">{title}: newest first</caption>
+          <caption className="sr-only">
+            {title}: newest first{entity || entities ? "; arrow keys move between rows, Enter opens a row's detail" : ""}
+          </caption>
           <thead className="sticky top-0 bg-slate-100 text-xs uppercase text-slate-600 dark:bg-slate-800 dark:text-slate-300">
             <tr>
               <th scope="col" className="px-2 py-1.5 font-medium">Time</th>
@@ -122,7 +124,7 @@ export function EventTable(props: EventTableProps) {
                 </td>
               </tr>
             ) : (
-              shown.map((event) => (
+              shown.map((event, index) => (
                 <EventRow
                   key={event.id}
                   event={event}
@@ -130,6 +132,7 @@ export function EventTable(props: EventTableProps) {
                   entity={entities?.get(event.entity)}
                   color={color}
                   onOpen={entity || entities ? openDetail : undefined}
+                  first={index === 0}
                 />
               ))
             )}
@@ -191,7 +194,17 @@ interface EventRowProps {
   readonly color: string | undefined;
   /** Opens the row detail; rows without it are not interactive. */
   readonly onOpen: ((event: DbEvent) => void) | undefined;
+  /** The table's one Tab stop (the newest row); arrow keys move to the others. */
+  readonly first: boolean;
 }
+
+/** Arrow keys move between the rows of a table (Tab would otherwise stop at every row). */
+const ROW_KEYS: Readonly<Record<string, (row: Element) => Element | null>> = {
+  ArrowDown: (row) => row.nextElementSibling,
+  ArrowUp: (row) => row.previousElementSibling,
+  Home: (row) => row.parentElement?.firstElementChild ?? null,
+  End: (row) => row.parentElement?.lastElementChild ?? null,
+};
 
 /** A click on a control inside a cell (a JSON cell's disclosure) is that control's, not the row's. */
 function onControl(target: EventTarget): boolean {
@@ -199,19 +212,27 @@ function onControl(target: EventTarget): boolean {
 }
 
 /** Rows never change once received: memoized, a new event renders one row, not the table. */
-const EventRow = memo(function EventRow({ event, columns, entity, color, onOpen }: EventRowProps) {
+const EventRow = memo(function EventRow({ event, columns, entity, color, onOpen, first }: EventRowProps) {
   const zone = useContext(TimeZoneContext);
   const open = onOpen
     ? {
-        tabIndex: 0,
+        tabIndex: first ? 0 : -1,
         "aria-haspopup": "dialog" as const,
         onClick: (click: MouseEvent) => {
           if (!onControl(click.target)) onOpen(event);
         },
         onKeyDown: (key: KeyboardEvent) => {
-          if (key.key === "Enter" && key.target === key.currentTarget) {
+          if (key.target !== key.currentTarget) return;
+          const move = ROW_KEYS[key.key];
+          if (key.key === "Enter") {
             key.preventDefault();
             onOpen(event);
+          } else if (move) {
+            const target = move(key.currentTarget);
+            if (target instanceof HTMLElement) {
+              key.preventDefault();
+              target.focus();
+            }
           }
         },
       }

@@ -59,8 +59,14 @@ describe("row detail", () => {
         exportCsv={false}
       />,
     );
-    const [, newest] = screen.getAllByRole("row");
-    expect(newest?.tabIndex).toBe(0);
+    const [, newest, older] = screen.getAllByRole("row");
+    // One Tab stop per table (the newest row); arrow keys move between rows.
+    expect([newest?.tabIndex, older?.tabIndex]).toEqual([0, -1]);
+    (newest as HTMLElement).focus();
+    fireEvent.keyDown(newest as HTMLElement, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(older);
+    fireEvent.keyDown(older as HTMLElement, { key: "ArrowUp" });
+    expect(document.activeElement).toBe(newest);
     fireEvent.keyDown(newest as HTMLElement, { key: "Enter" });
     expect(screen.getByTestId("row-detail").textContent).toContain("Event 2");
     fireEvent.click(screen.getByRole("button", { name: "Close" }));
