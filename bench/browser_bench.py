@@ -14,6 +14,7 @@ Usage: python bench/browser_bench.py [--seconds 30] [--rate 1000] [--database po
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import threading
@@ -110,6 +111,7 @@ def main() -> None:
                     threading.Thread(target=write_rows, args=(db, table, args.rate / len(INSERTS), stop, written))
                     for table in INSERTS
                 ]
+                load_before = os.getloadavg()[0]
                 started_ms = page.evaluate("performance.now()")
                 for writer in writers:
                     writer.start()
@@ -127,6 +129,7 @@ def main() -> None:
                 stop.set()
                 for writer in writers:
                     writer.join()
+                load_after = os.getloadavg()[0]
                 long_tasks = page.evaluate("window.__longTasks")
                 received = page.get_by_test_id("rate").inner_text()
                 browser.close()
@@ -144,6 +147,8 @@ def main() -> None:
         "JS heap at 10 s (MB)": round(heap[10.0] / 2**20, 1),
         **{f"JS heap at {t:.0f} s (MB)": round(heap[t] / 2**20, 1) for t in checkpoints if t != 10.0},
         f"Heap {args.seconds:.0f} s / 10 s": f"{ratio:.2f}",
+        # Long tasks measure the machine as much as the page: a busy machine shows here.
+        f"Load average (1 min) before / after, {os.cpu_count()} CPUs": f"{load_before:.1f} / {load_after:.1f}",
     }
     table = render(figures)
     print(table)

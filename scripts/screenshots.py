@@ -1,8 +1,8 @@
-"""Screenshots of the generated dashboard for the README: docs/screenshot-{light,dark,phone}.png.
+"""Screenshots of the generated dashboard for the README: docs/screenshot-{light,dark,phone,row-detail}.png.
 
 Generates the demo project (as `make demo` does), starts the backend and the
 simulator, lets data flow for a few seconds, and captures the page in headless
-Chromium in light and dark mode, and at phone width.
+Chromium in light and dark mode, at phone width, and with an update's row detail open.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,10 +58,23 @@ def main() -> None:
                 path = DOCS / f"screenshot-{name}.png"
                 page.screenshot(path=str(path))
                 print(f"wrote {path.relative_to(ROOT)}")
+                if name == "light":
+                    open_row_detail(page)
+                    path = DOCS / "screenshot-row-detail.png"
+                    page.screenshot(path=str(path))
+                    print(f"wrote {path.relative_to(ROOT)}")
     finally:
         for process in (simulator, backend):
             process.send_signal(signal.SIGINT)
             process.wait(timeout=15)
+
+
+def open_row_detail(page: Any) -> None:
+    """Open the detail of the newest update (old -> new shown), else of the newest row."""
+    rows = page.locator("tr[data-event-id]")
+    updates = rows.filter(has_text="update")
+    (updates if updates.count() else rows).first.click()
+    page.get_by_test_id("row-detail").wait_for(timeout=5000)
 
 
 if __name__ == "__main__":

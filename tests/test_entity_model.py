@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from extensions.entity_model import Column, ProjectModel, load_project
 from extensions.entity_model.field_types import normalize_type
 from extensions.entity_model.identifiers import MAX_IDENTIFIER_LENGTH, index_name, owned_name
 from extensions.entity_model.model import SkippedEntity
-from extensions.entity_model.presentation import PALETTE, default_color, default_icon
+from extensions.entity_model.presentation import PALETTE, default_colors, default_icon
 from tests.support.paths import FIXTURES, SHOWCASE, TPCH
 
 NOMNOM = FIXTURES / "nomnom"
@@ -79,8 +80,9 @@ def test_defaults_without_dashboard_yaml(tmp_path: Path) -> None:
             (tmp_path / path.name).write_text(path.read_text())
     model = load_project(tmp_path)
     product = model.entity("Product")
-    assert product.color == default_color("Product")
-    assert product.color in PALETTE
+    # Sorted names take the palette in order: Customer, Order, OrderLineItem, Product.
+    assert product.color == PALETTE[3]
+    assert len({entity.color for entity in model.entities}) == len(model.entities)
     assert product.icon == default_icon("Product") == "🏷️"
     # The first five data columns.
     assert product.display_fields == ("part_key", "name", "manufacturer", "brand", "part_type")
@@ -174,9 +176,10 @@ def test_owned_names_fit_identifier_limits() -> None:
     assert len(index_name(table, "c" * 63)) <= MAX_IDENTIFIER_LENGTH
 
 
-def test_colors_are_stable_hashes() -> None:
-    assert default_color("Order") == default_color("Order")
-    assert {default_color(name) for name in ("A", "B", "C", "D", "E", "F", "G", "H", "I")} <= set(PALETTE)
+def test_colors_are_stable_and_distinct() -> None:
+    names = ("A", "B", "C", "D", "E", "F", "G", "H", "I")
+    assert default_colors(names) == default_colors(reversed(names))
+    assert set(default_colors(names).values()) <= set(PALETTE)
 
 
 # -- nomnom Entity Schema v1 ------------------------------------------------------------
@@ -268,10 +271,13 @@ def test_mixed_folder_reads_both_formats_side_by_side() -> None:
     assert [e.name for e in model.entities] == [
         "Customer", "Order", "OrderLineItem", "PatientDiagnosisCore", "Product",
     ]  # fmt: skip
-    # Each entity is the same as in its own folder.
+    # Each entity is the same as in its own folder, but for its color: colors are
+    # assigned over the whole project, so no two of its entities share one.
     for folder in ("v1", "tpch"):
         for entity in load_project(NOMNOM / folder).entities:
-            assert model.entity(entity.name) == entity
+            mixed = model.entity(entity.name)
+            assert mixed is not None and replace(mixed, color=entity.color) == entity
+    assert len({entity.color for entity in model.entities}) == len(model.entities)
     assert model.entity("OrderLineItem").parent == "Order"
     assert [item.name for item in model.skipped] == ["Diagnosis"]
 

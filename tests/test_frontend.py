@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -251,3 +254,204 @@ def test_page_keeps_its_rows_while_a_killed_backend_waits_for_the_database(
                     assert table.count(key) == 1, key
         finally:
             server.stop()
+
+
+# -- issue 10: row detail, event-type filter, time zones, accessibility -----------------
+
+
+def test_row_detail_shows_old_to_new_and_the_event_type_filter_is_remembered(
+    live_page: tuple[Any, BackendServer], stream_db: TestDatabase
+) -> None:
+    page, server = live_page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.http)
+    _order(stream_db, "DETAIL-1", 10.5)
+    p = stream_db.placeholder
+    stream_db.execute(
+        f"UPDATE orders SET total_price = {p}, order_status = {p} WHERE order_key = {p}", (99.5, "F", "DETAIL-1")
+    )
+    updated = _row(page, "Order", "DETAIL-1").filter(has_text="update")
+    updated.wait_for(timeout=APPEAR_WITHIN_MS)
+    event_id = updated.get_attribute("data-event-id")
+
+    # Enter on the focused row opens the detail: every column, and old -> new per changed column.
+    updated.focus()
+    page.keyboard.press("Enter")
+    detail = page.get_by_test_id("row-detail")
+    detail.wait_for(timeout=2000)
+    assert f"Event {event_id}" in detail.get_by_role("heading", level=2).inner_text()
+    changes = {
+        row.locator("th").inner_text(): row.locator("td").all_inner_texts()
+        for row in page.get_by_test_id("row-detail-changes").locator("tbody tr").all()
+    }
+    assert changes == {"total_price": ["10.50", "→", "99.50"], "order_status": ["O", "→", "F"]}
+    columns = page.get_by_test_id("row-detail-columns").locator("th span.font-mono").all_inner_texts()
+    assert {"id", "order_key", "customer_key", "order_status", "total_price", "order_date"} <= set(columns)
+    assert len(columns) > 5  # more than the table's display fields
+
+    # Copy as JSON copies the event as received, old values included.
+    detail.get_by_role("button", name="Copy as JSON").click()
+    detail.get_by_text("Copied").wait_for(timeout=2000)
+    copied = json.loads(page.evaluate("navigator.clipboard.readText()"))
+    assert (copied["id"], copied["event_type"]) == (int(event_id or 0), "update")
+    assert set(copied["old"]) == {"total_price", "order_status"} and copied["old"]["order_status"] == "O"
+
+    # Escape closes it and gives the focus back to the row.
+    page.keyboard.press("Escape")
+    detail.wait_for(state="detached", timeout=2000)
+    assert page.evaluate("document.activeElement.dataset.eventId") == event_id
+
+    # A click opens it too; the close button closes it.
+    _row(page, "Order", "DETAIL-1").filter(has_text="insert").click()
+    page.get_by_test_id("row-detail").get_by_role("button", name="Close").click()
+    page.get_by_test_id("row-detail").wait_for(state="detached", timeout=2000)
+
+    # The event-type filter hides inserts, in the tables and the stream, and is remembered.
+    page.get_by_test_id("event-type-filter").get_by_text("insert").click()
+    _row(page, "Order", "DETAIL-1").filter(has_text="insert").wait_for(state="detached", timeout=2000)
+    assert _row(page, "Order", "DETAIL-1").count() == 1
+    assert "1 shown" in page.get_by_test_id("table-Order-count").inner_text()
+    page.reload()
+    page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+    _row(page, "Order", "DETAIL-1").filter(has_text="update").wait_for(timeout=5000)
+    assert _row(page, "Order", "DETAIL-1").filter(has_text="insert").count() == 0
+    page.get_by_role("button", name="Stream").click()
+    _row(page, "stream", "DETAIL-1").wait_for(timeout=2000)
+    assert _row(page, "stream", "DETAIL-1").count() == 1
+    page.get_by_test_id("event-type-filter").get_by_text("insert").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=table-stream]').querySelectorAll('tr[data-event-id]').length >= 2"
+    )
+
+
+def _clock(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%I:%M:%S %p")
+
+
+def test_utc_local_toggle_is_remembered_and_last_event_comes_from_history(
+    tpch_project: Path, built_frontend: Path, sqlite_db: TestDatabase
+) -> None:
+    _order(sqlite_db, "BEFORE-THE-PAGE")  # the page opens on history only: no live event yet
+    context = {"timezone_id": "America/New_York", "locale": "en-US", "viewport": {"width": 1400, "height": 1000}}
+    with BackendServer(tpch_project, sqlite_db.url, POLL_INTERVAL_MS="100") as server, browser_page(**context) as page:
+        page.goto(server.http + "/")
+        page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+        row = _row(page, "Order", "BEFORE-THE-PAGE")
+        row.wait_for(timeout=5000)
+        stamp = datetime.fromisoformat(str(row.locator("time").get_attribute("datetime")).replace("Z", "+00:00"))
+        zone = page.get_by_test_id("time-zone")
+        assert zone.inner_text() == "Times in local time (America/New_York)"
+        assert row.locator("time").inner_text() == _clock(stamp, "America/New_York")
+        # "Last event" is the newest event of the history, not "none yet" beside a full table.
+        assert page.get_by_test_id("last-event").inner_text() == f"Last event: {_clock(stamp, 'America/New_York')}"
+        assert "since the backend started" in page.get_by_test_id("stats-since").inner_text()
+        assert "1 event buffered (of 500)" in page.get_by_test_id("table-Order-count").inner_text()
+
+        page.get_by_role("group", name="Time zone").get_by_role("button", name="UTC").click()
+        assert zone.inner_text() == "Times in UTC"
+        assert row.locator("time").inner_text() == _clock(stamp, "UTC")
+        page.reload()
+        page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+        _row(page, "Order", "BEFORE-THE-PAGE").wait_for(timeout=5000)
+        assert page.get_by_test_id("time-zone").inner_text() == "Times in UTC"
+        assert _row(page, "Order", "BEFORE-THE-PAGE").locator("time").inner_text() == _clock(stamp, "UTC")
+
+
+def test_new_rows_arrive_at_full_strength(live_sqlite_page: tuple[Any, BackendServer], sqlite_db: TestDatabase) -> None:
+    page, _ = live_sqlite_page
+    _order(sqlite_db, "FRESH-1")
+    row = _row(page, "Order", "FRESH-1")
+    row.wait_for(timeout=APPEAR_WITHIN_MS)
+    # Sampled while the arrival animation runs: the newest row is never dimmed; the
+    # highlight is a layer behind it that fades.
+    assert row.evaluate("r => getComputedStyle(r).opacity") == "1"
+    assert row.evaluate("r => getComputedStyle(r, '::after').animationName") == "row-arrived"
+    assert float(row.evaluate("r => getComputedStyle(r, '::after').opacity")) > 0.2
+    assert row.evaluate("r => getComputedStyle(r, '::after').zIndex") == "-1"  # behind the text
+
+
+@pytest.fixture
+def live_sqlite_page(
+    tpch_project: Path, built_frontend: Path, sqlite_db: TestDatabase
+) -> Iterator[tuple[Any, BackendServer]]:
+    server = BackendServer(tpch_project, sqlite_db.url, POLL_INTERVAL_MS="100").start()
+    try:
+        with browser_page(viewport={"width": 1400, "height": 1000}) as page:
+            page.goto(server.http + "/")
+            page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+            yield page, server
+    finally:
+        server.stop()
+
+
+AXE_SERIOUS = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violation_on_the_main_views(
+    tpch_project: Path, built_frontend: Path, sqlite_db: TestDatabase, scheme: str
+) -> None:
+    axe = built_frontend / "node_modules" / "axe-core" / "axe.min.js"
+    context = {"color_scheme": scheme, "viewport": {"width": 1400, "height": 1000}}
+    with BackendServer(tpch_project, sqlite_db.url, POLL_INTERVAL_MS="100") as server, browser_page(**context) as page:
+        page.goto(server.http + "/")
+        page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+        assert page.evaluate("document.documentElement.classList.contains('dark')") == (scheme == "dark")
+        _order(sqlite_db, "AXE-1")
+        p = sqlite_db.placeholder
+        sqlite_db.execute(f"UPDATE orders SET order_status = {p} WHERE order_key = {p}", ("F", "AXE-1"))
+        sqlite_db.insert("products", {"part_key": "P-AXE", "name": "bolt", "retail_price": 2.0})
+        _row(page, "Order", "AXE-1").filter(has_text="update").wait_for(timeout=APPEAR_WITHIN_MS)
+        _row(page, "Product", "P-AXE").wait_for(timeout=APPEAR_WITHIN_MS)
+        page.wait_for_timeout(1600)  # the arrival highlight has faded: contrast is judged at rest
+        page.add_script_tag(path=str(axe))
+        found: dict[str, list[str]] = {"tables": page.evaluate(AXE_SERIOUS)}
+        _row(page, "Order", "AXE-1").filter(has_text="update").click()
+        page.get_by_test_id("row-detail").wait_for(timeout=2000)
+        found["row detail"] = page.evaluate(AXE_SERIOUS)
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Stream").click()
+        _row(page, "stream", "AXE-1").first.wait_for(timeout=2000)
+        page.wait_for_timeout(1600)
+        found["stream"] = page.evaluate(AXE_SERIOUS)
+        assert found == {"tables": [], "row detail": [], "stream": []}
+
+
+def test_every_control_is_reachable_with_tab_and_shows_its_focus(
+    live_sqlite_page: tuple[Any, BackendServer], sqlite_db: TestDatabase
+) -> None:
+    page, _ = live_sqlite_page
+    _order(sqlite_db, "TAB-1")
+    _row(page, "Order", "TAB-1").wait_for(timeout=APPEAR_WITHIN_MS)
+    reached: list[str] = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement === document.body"):
+            break  # past the last control
+        focused = page.evaluate(
+            """() => {
+              const e = document.activeElement;
+              const style = getComputedStyle(e);
+              const outlined = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+              const label = e.closest("label")?.innerText || e.getAttribute("aria-label") || e.innerText || "";
+              return { tag: e.tagName, label: label.trim().slice(0, 40), outlined };
+            }"""
+        )
+        assert focused["outlined"], focused  # a visible focus ring on every stop
+        reached.append(f"{focused['tag']}:{focused['label']}")
+    text = "\n".join(reached)
+    for control in ("Dark", "Local", "UTC", "insert", "delete", "Search", "Tables", "Stream", "Pause", "Export CSV"):
+        assert control in text, (control, reached)
+    assert any(stop.startswith("TR:") and "TAB-1" in stop for stop in reached), reached  # rows open the detail
+    _order(sqlite_db, "TAB-2")
+    _row(page, "Order", "TAB-2").wait_for(timeout=APPEAR_WITHIN_MS)
+    # One Tab stop per table, its newest row; the arrow keys move between rows.
+    newest = _row(page, "Order", "TAB-2")
+    newest.focus()
+    page.keyboard.press("ArrowDown")
+    assert "TAB-1" in page.evaluate("document.activeElement.innerText")
+    assert _row(page, "Order", "TAB-1").get_attribute("tabindex") == "-1"

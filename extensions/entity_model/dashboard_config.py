@@ -14,7 +14,7 @@ from .errors import ModelError, excerpt
 from .folder import require_inside
 from .identifiers import COLUMN_NAME_STYLES, ColumnNames, spelled
 from .model import DEFAULT_MAX_RECORDS, DIALECTS, EVENT_TYPES, Column, Dialect, Entity, EventType, Features, Settings
-from .presentation import HEX_COLOR, default_color, default_display_fields, default_icon
+from .presentation import HEX_COLOR, default_colors, default_display_fields, default_icon
 from .yaml_source import Node, load_yaml_file
 
 CONFIG_FILE_NAMES = ("dashboard.yaml", "dashboard.yml")
@@ -139,16 +139,18 @@ def apply_dashboard_config(entities: list[Entity], config: DashboardConfig) -> l
             known = ", ".join(sorted(by_name)) or "none"
             raise display.node.child("name").error(f"no persistent entity named {excerpt(name)} (known: {known})")
 
-    result: list[Entity] = []
-    for entity in entities:
-        if entity.kind == "reference" and not config.settings.include_reference:
-            continue
-        result.append(_apply_display(entity, config.entities.get(entity.name), config))
+    shown = [e for e in entities if e.kind != "reference" or config.settings.include_reference]
+    # Colors are assigned over the whole project, so no two of its entities share one.
+    chosen_colors = {name: d.color for name, d in config.entities.items() if d.color is not None}
+    colors = default_colors((e.name for e in shown if e.name not in chosen_colors), taken=chosen_colors.values())
+    result = [_apply_display(e, config.entities.get(e.name), config, colors.get(e.name, "")) for e in shown]
     kept = {entity.name for entity in result}
     return [entity if entity.parent in kept else replace(entity, parent="") for entity in result]
 
 
-def _apply_display(entity: Entity, display: EntityDisplay | None, config: DashboardConfig) -> Entity:
+def _apply_display(
+    entity: Entity, display: EntityDisplay | None, config: DashboardConfig, default_color: str
+) -> Entity:
     display_fields = default_display_fields(entity.columns)
     if display is not None and display.display_fields is not None:
         for index, name in enumerate(display.display_fields):
@@ -167,8 +169,8 @@ def _apply_display(entity: Entity, display: EntityDisplay | None, config: Dashbo
     return replace(
         entity,
         columns=columns,
-        color=chosen(display and display.color, default_color(entity.name)),
-        icon=chosen(display and display.icon, default_icon(entity.name)),
+        color=chosen(display and display.color, default_color),
+        icon=chosen(display and display.icon, default_icon(entity.name, entity.kind)),
         display_fields=display_fields,
         max_records=chosen(display and display.max_records, config.max_records),
         event_types=chosen(display and display.event_types, config.event_types),

@@ -5,17 +5,20 @@ import { usePersistentState } from "../hooks/usePersistentState";
 import { useRealtimeData } from "../hooks/useRealtimeData";
 import { useServerStats } from "../hooks/useServerStats";
 import { useTheme } from "../hooks/useTheme";
+import { TimeZoneContext, useTimeZone } from "../hooks/useTimeZone";
 import type { Api, Session } from "../lib/api";
 import { displayColumns } from "../lib/columns";
 import type { DashboardModel } from "../lib/entityModel";
+import { formatClock, type TimeZoneMode } from "../lib/format";
 import { matchesSearch } from "../lib/search";
-import { eventsPerSecond } from "../lib/store";
-import type { ColumnConfig, DbEvent } from "../lib/types";
+import { eventsPerSecond, STREAM_CAP } from "../lib/store";
+import type { ColumnConfig, DbEvent, EventType } from "../lib/types";
 import { AlertsMenu } from "./AlertsMenu";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { CurrentRowsTable, EntityViewSwitch } from "./CurrentRowsTable";
 import { EventTable } from "./EventTable";
 import { StatsCards } from "./StatsCards";
+import { TimeZoneToggle } from "./TimeZoneToggle";
 import { Toolbar, type View } from "./Toolbar";
 
 const NO_COLUMNS: ColumnConfig[] = [];
@@ -27,7 +30,24 @@ export interface DashboardProps {
   readonly api: Api;
 }
 
-export function Dashboard({ title, model, session, api }: DashboardProps) {
+/** The page's time zone (UTC or local, remembered) wraps the whole dashboard: every cell reads it. */
+export function Dashboard(props: DashboardProps) {
+  const [zone, setZone] = useTimeZone();
+  return (
+    <TimeZoneContext value={zone}>
+      <DashboardView {...props} zone={zone} onZone={setZone} />
+    </TimeZoneContext>
+  );
+}
+
+function DashboardView({
+  title,
+  model,
+  session,
+  api,
+  zone,
+  onZone,
+}: DashboardProps & { zone: TimeZoneMode; onZone: (zone: TimeZoneMode) => void }) {
   const { entities, features } = model;
   const entityByName = useMemo(() => new Map(entities.map((entity) => [entity.name, entity])), [entities]);
   const realtime = useRealtimeData({ entities });
@@ -35,6 +55,7 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
   const alerts = useAlerts(api, realtime.onAlert);
   const { data, status, paused, pending } = realtime;
   const [hidden, setHidden] = usePersistentState<string[]>("dashboard.hiddenEntities", []);
+  const [hiddenTypes, setHiddenTypes] = usePersistentState<string[]>("dashboard.hiddenEventTypes", []);
   const [view, setView] = usePersistentState<View>("dashboard.view", "tables");
   // Entities shown as their current rows instead of their event log.
   const [rowViews, setRowViews] = usePersistentState<string[]>("dashboard.currentRows", []);
@@ -44,23 +65,37 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
 
   const visible = features.filters ? entities.filter((entity) => !hidden.includes(entity.name)) : entities;
   const rate = eventsPerSecond(data);
+  // Before any live event: the newest one loaded from history, not "none yet" beside full tables.
+  const lastEventAt = data.lastEventAt ?? data.stream[0]?.timestamp ?? null;
 
   const filtered = useMemo(() => {
     const byEntity = new Map<string, DbEvent[]>();
+    const typeShown = (event: DbEvent) => !hiddenTypes.includes(event.event_type);
     for (const entity of entities) {
       const rows = data.byEntity[entity.name] ?? [];
-      byEntity.set(entity.name, search ? rows.filter((event) => matchesSearch(event, entity, search)) : [...rows]);
+      const filtering = search || hiddenTypes.length > 0;
+      byEntity.set(
+        entity.name,
+        filtering ? rows.filter((event) => typeShown(event) && (!search || matchesSearch(event, entity, search))) : [...rows],
+      );
     }
     const visibleNames = new Set(visible.map((entity) => entity.name));
     const stream = data.stream.filter((event) => {
       const entity = entityByName.get(event.entity);
-      return entity !== undefined && visibleNames.has(entity.name) && (!search || matchesSearch(event, entity, search));
+      return (
+        entity !== undefined &&
+        visibleNames.has(entity.name) &&
+        typeShown(event) &&
+        (!search || matchesSearch(event, entity, search))
+      );
     });
     return { byEntity, stream };
-  }, [data, search, visible, entities, entityByName]);
+  }, [data, search, visible, entities, entityByName, hiddenTypes]);
 
   const toggleEntity = (name: string) =>
     setHidden(hidden.includes(name) ? hidden.filter((item) => item !== name) : [...hidden, name]);
+  const toggleType = (type: EventType) =>
+    setHiddenTypes(hiddenTypes.includes(type) ? hiddenTypes.filter((item) => item !== type) : [...hiddenTypes, type]);
 
   return (
     <div className="mx-auto flex max-w-screen-2xl flex-col gap-4 p-3 sm:p-5">
@@ -69,11 +104,12 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
         <ConnectionStatus status={status} />
         <AlertsMenu board={alerts.board} notifier={alerts.notifier} />
         <span className="text-sm text-slate-600 dark:text-slate-300" data-testid="last-event">
-          Last event: {data.lastEventAt ? new Date(data.lastEventAt).toLocaleTimeString() : "none yet"}
+          Last event: {lastEventAt === null ? "none yet" : formatClock(lastEventAt, zone)}
         </span>
         <span className="text-sm tabular-nums text-slate-600 dark:text-slate-300" data-testid="rate">
           {rate.toFixed(1)} events/s
         </span>
+        <TimeZoneToggle zone={zone} onZone={onZone} />
         <span className="ml-auto flex gap-2">
           {features.darkMode ? (
             <button
@@ -104,6 +140,8 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
         features={features}
         hidden={hidden}
         onToggleEntity={toggleEntity}
+        hiddenTypes={hiddenTypes}
+        onToggleType={toggleType}
         query={query}
         onQuery={setQuery}
         view={view}
@@ -133,6 +171,9 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
                   title={`${entity.icon} ${entity.name}`}
                   color={entity.color}
                   events={filtered.byEntity.get(entity.name) ?? []}
+                  buffered={data.byEntity[entity.name]?.length ?? 0}
+                  capacity={entity.maxRecords}
+                  entity={entity}
                   columns={displayColumns(entity)}
                   autoScroll={features.autoScroll}
                   exportCsv={features.exportCsv}
@@ -145,6 +186,8 @@ export function Dashboard({ title, model, session, api }: DashboardProps) {
             testId="table-stream"
             title="All changes"
             events={filtered.stream}
+            buffered={data.stream.length}
+            capacity={STREAM_CAP}
             columns={NO_COLUMNS}
             csvFields={[...new Set(visible.flatMap((entity) => entity.displayFields))]}
             entities={entityByName}

@@ -1,13 +1,15 @@
-import { memo, useEffect, useRef, useState } from "react";
+import { type KeyboardEvent, type MouseEvent, memo, useCallback, useContext, useEffect, useRef, useState } from "react";
+import { TimeZoneContext } from "../hooks/useTimeZone";
 import { displayColumns } from "../lib/columns";
 import { downloadCsv, toCsv } from "../lib/csv";
-import { fieldValue, formatValue } from "../lib/format";
+import { fieldValue, formatClock, formatValue, type TimeZoneMode } from "../lib/format";
 import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { EntityBadge, EventBadge } from "./EventBadge";
+import { RowDetail } from "./RowDetail";
 
 const RENDER_STEP = 50;
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const number = new Intl.NumberFormat();
 
 export interface EventTableProps {
   readonly title: string;
@@ -21,11 +23,27 @@ export interface EventTableProps {
   readonly exportCsv: boolean;
   /** Data fields of the CSV; by default the table's columns. */
   readonly csvFields?: readonly string[];
+  /** The entity of a per-entity table: its row detail shows every column, not only those of the table. */
+  readonly entity?: EntityConfig;
+  /** Events the page holds for this table before any filter, and the most it keeps. */
+  readonly buffered?: number;
+  readonly capacity?: number;
+}
+
+/** "12 events buffered (of 500)", or with a filter on "3 shown · 12 events buffered (of 500)". */
+export function countLabel(shown: number, buffered: number, capacity: number | undefined): string {
+  const held = `${number.format(buffered)} event${buffered === 1 ? "" : "s"} buffered`;
+  const label = capacity === undefined ? held : `${held} (of ${number.format(capacity)})`;
+  return shown === buffered ? label : `${number.format(shown)} shown · ${label}`;
 }
 
 export function EventTable(props: EventTableProps) {
-  const { title, events, columns, entities, color, autoScroll, exportCsv, testId, csvFields } = props;
+  const { title, events, columns, entities, color, autoScroll, exportCsv, testId, csvFields, entity } = props;
   const scroller = useRef<HTMLDivElement>(null);
+  const [detail, setDetail] = useState<DbEvent | null>(null);
+  // Stable: memoized rows receive it without re-rendering.
+  const openDetail = useCallback((event: DbEvent) => setDetail(event), []);
+  const detailEntity = detail ? (entity ?? entities?.get(detail.entity)) : undefined;
   const [following, setFollowing] = useState(true);
   const [limit, setLimit] = useState(RENDER_STEP);
   // The buffer may hold more (for search and export); the DOM holds what is looked at.
@@ -56,7 +74,7 @@ export function EventTable(props: EventTableProps) {
         {color ? <span aria-hidden="true" className="h-3 w-3 rounded-full" style={{ backgroundColor: color }} /> : null}
         <h2 className="text-sm font-semibold">{title}</h2>
         <span className="text-xs text-slate-500 dark:text-slate-400" data-testid={`${testId}-count`}>
-          {events.length} rows
+          {countLabel(events.length, props.buffered ?? events.length, props.capacity)}
         </span>
         {exportCsv ? (
           <button
@@ -72,14 +90,16 @@ export function EventTable(props: EventTableProps) {
         <button
           type="button"
           onClick={() => setFollowing(true)}
-          className="absolute top-12 left-1/2 z-10 -translate-x-1/2 rounded-full bg-sky-600 px-3 py-1 text-xs font-medium text-white shadow"
+          className="absolute top-12 left-1/2 z-10 -translate-x-1/2 rounded-full bg-sky-700 px-3 py-1 text-xs font-medium text-white shadow"
         >
           Jump to live ↑
         </button>
       ) : null}
       <div ref={scroller} onScroll={onScroll} className="max-h-96 overflow-auto" style={{ overflowAnchor: "auto" }}>
         <table className="w-full border-collapse text-left text-sm">
-          <caption className="sr-only">{title}: newest first</caption>
+          <caption className="sr-only">
+            {title}: newest first{entity || entities ? "; arrow keys move between rows, Enter opens a row's detail" : ""}
+          </caption>
           <thead className="sticky top-0 bg-slate-100 text-xs uppercase text-slate-600 dark:bg-slate-800 dark:text-slate-300">
             <tr>
               <th scope="col" className="px-2 py-1.5 font-medium">Time</th>
@@ -99,18 +119,20 @@ export function EventTable(props: EventTableProps) {
           <tbody>
             {events.length === 0 ? (
               <tr>
-                <td colSpan={entities ? 4 : columns.length + 2} className="px-2 py-6 text-center text-slate-500">
+                <td colSpan={entities ? 4 : columns.length + 2} className="px-2 py-6 text-center text-slate-600 dark:text-slate-300">
                   Waiting for changes…
                 </td>
               </tr>
             ) : (
-              shown.map((event) => (
+              shown.map((event, index) => (
                 <EventRow
                   key={event.id}
                   event={event}
                   columns={columns}
                   entity={entities?.get(event.entity)}
                   color={color}
+                  onOpen={entity || entities ? openDetail : undefined}
+                  first={index === 0}
                 />
               ))
             )}
@@ -126,14 +148,17 @@ export function EventTable(props: EventTableProps) {
           </button>
         ) : null}
       </div>
+      {detail && detailEntity ? (
+        <RowDetail entity={detailEntity} row={detail.data} event={detail} onClose={() => setDetail(null)} />
+      ) : null}
     </section>
   );
 }
 
 /** An update's old value of a changed cell as short text, or null when the cell did not change. */
-function oldValueText(event: DbEvent, column: ColumnConfig): string | null {
+function oldValueText(event: DbEvent, column: ColumnConfig, zone: TimeZoneMode): string | null {
   if (!event.old || !Object.hasOwn(event.old, column.name)) return null;
-  const formatted = formatValue(event.old[column.name], column);
+  const formatted = formatValue(event.old[column.name], column, zone);
   switch (formatted.kind) {
     case "null":
       return "NULL";
@@ -167,18 +192,62 @@ interface EventRowProps {
   readonly columns: readonly ColumnConfig[];
   readonly entity: EntityConfig | undefined;
   readonly color: string | undefined;
+  /** Opens the row detail; rows without it are not interactive. */
+  readonly onOpen: ((event: DbEvent) => void) | undefined;
+  /** The table's one Tab stop (the newest row); arrow keys move to the others. */
+  readonly first: boolean;
+}
+
+/** Arrow keys move between the rows of a table (Tab would otherwise stop at every row). */
+const ROW_KEYS: Readonly<Record<string, (row: Element) => Element | null>> = {
+  ArrowDown: (row) => row.nextElementSibling,
+  ArrowUp: (row) => row.previousElementSibling,
+  Home: (row) => row.parentElement?.firstElementChild ?? null,
+  End: (row) => row.parentElement?.lastElementChild ?? null,
+};
+
+/** A click on a control inside a cell (a JSON cell's disclosure) is that control's, not the row's. */
+function onControl(target: EventTarget): boolean {
+  return target instanceof Element && target.closest("summary, button, a, input") !== null;
 }
 
 /** Rows never change once received: memoized, a new event renders one row, not the table. */
-const EventRow = memo(function EventRow({ event, columns, entity, color }: EventRowProps) {
+const EventRow = memo(function EventRow({ event, columns, entity, color, onOpen, first }: EventRowProps) {
+  const zone = useContext(TimeZoneContext);
+  const open = onOpen
+    ? {
+        tabIndex: first ? 0 : -1,
+        "aria-haspopup": "dialog" as const,
+        onClick: (click: MouseEvent) => {
+          if (!onControl(click.target)) onOpen(event);
+        },
+        onKeyDown: (key: KeyboardEvent) => {
+          if (key.target !== key.currentTarget) return;
+          const move = ROW_KEYS[key.key];
+          if (key.key === "Enter") {
+            key.preventDefault();
+            onOpen(event);
+          } else if (move) {
+            const target = move(key.currentTarget);
+            if (target instanceof HTMLElement) {
+              key.preventDefault();
+              target.focus();
+            }
+          }
+        },
+      }
+    : {};
   return (
     <tr
       data-event-id={event.id}
-      className="row-new border-t border-slate-100 dark:border-slate-800"
+      className={`row-new border-t border-slate-100 dark:border-slate-800 ${onOpen ? "cursor-pointer hover:bg-slate-50 dark:hover:bg-slate-800/60" : ""}`}
       style={{ boxShadow: `inset 3px 0 0 ${entity?.color ?? color ?? "transparent"}` }}
+      {...open}
     >
-      <td className="px-2 py-1 whitespace-nowrap tabular-nums text-slate-500 dark:text-slate-400">
-        <time dateTime={event.timestamp}>{timeFormat.format(new Date(event.timestamp))}</time>
+      <td className="px-2 py-1 whitespace-nowrap tabular-nums text-slate-600 dark:text-slate-300">
+        <time dateTime={event.timestamp} title={event.timestamp}>
+          {formatClock(event.timestamp, zone)}
+        </time>
       </td>
       {entity ? (
         <td className="px-2 py-1">
@@ -194,7 +263,7 @@ const EventRow = memo(function EventRow({ event, columns, entity, color }: Event
         </td>
       ) : (
         columns.map((column) => {
-          const was = oldValueText(event, column);
+          const was = oldValueText(event, column, zone);
           return (
             <td
               key={column.name}

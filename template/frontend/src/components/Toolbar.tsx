@@ -1,4 +1,7 @@
-import type { EntityConfig, Features } from "../lib/types";
+import type { EntityConfig, EventType, Features } from "../lib/types";
+import { EVENT_TYPE_STYLES } from "./EventBadge";
+
+export const EVENT_TYPES: readonly EventType[] = ["insert", "update", "delete"];
 
 export type View = "tables" | "stream";
 
@@ -7,6 +10,9 @@ export interface ToolbarProps {
   readonly features: Features;
   readonly hidden: readonly string[];
   readonly onToggleEntity: (name: string) => void;
+  /** Event types not shown (the filter by insert / update / delete). */
+  readonly hiddenTypes: readonly string[];
+  readonly onToggleType: (type: EventType) => void;
   readonly query: string;
   readonly onQuery: (query: string) => void;
   readonly view: View;
@@ -18,7 +24,7 @@ export interface ToolbarProps {
   readonly onResume: () => void;
 }
 
-/** The controls above the tables: entity filter, search, view, pause. */
+/** The controls above the tables: entity and event-type filters, search, view, pause. */
 export function Toolbar(props: ToolbarProps) {
   const { entities, features, hidden, query, view, paused, pending } = props;
   return (
@@ -29,7 +35,7 @@ export function Toolbar(props: ToolbarProps) {
           {entities.map((entity) => (
             <label
               key={entity.name}
-              className="inline-flex cursor-pointer items-center gap-1 rounded-full border px-2 py-1 text-sm has-[:focus-visible]:outline-2 dark:border-slate-700"
+              className="inline-flex cursor-pointer items-center gap-1 rounded-full border px-2 py-1 text-sm has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-sky-600 dark:border-slate-700"
               style={{ borderColor: entity.color }}
             >
               <input
@@ -42,6 +48,26 @@ export function Toolbar(props: ToolbarProps) {
               {entity.icon} {entity.name}
             </label>
           ))}
+        </fieldset>
+      ) : null}
+      {features.filters ? (
+        <fieldset className="flex flex-wrap gap-1" data-testid="event-type-filter">
+          <legend className="sr-only">Event types shown</legend>
+          {EVENT_TYPES.map((type) => {
+            const shown = !props.hiddenTypes.includes(type);
+            return (
+              <label
+                key={type}
+                className={`inline-flex cursor-pointer items-center gap-1 rounded-full px-2 py-1 text-sm has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-sky-600 ${
+                  shown ? EVENT_TYPE_STYLES[type] : "bg-white text-slate-600 line-through dark:bg-slate-900 dark:text-slate-300"
+                }`}
+              >
+                <input type="checkbox" className="sr-only" checked={shown} onChange={() => props.onToggleType(type)} />
+                <span aria-hidden="true">{shown ? "●" : "○"}</span>
+                {type}
+              </label>
+            );
+          })}
         </fieldset>
       ) : null}
       {features.search ? (

@@ -13,6 +13,12 @@ export type Formatted =
   | { kind: "boolean"; value: boolean }
   | { kind: "json"; short: string; full: string };
 
+/** Which zone the page shows instants in: the browser's or UTC (remembered per browser). */
+export type TimeZoneMode = "local" | "utc";
+
+/** An ISO datetime that names its zone ("Z" or an offset); without one it is a wall-clock time as stored. */
+const HAS_ZONE = /(?:[zZ]|[+-]\d{2}:?\d{2})$/;
+
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 4 });
 const moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
@@ -33,12 +39,41 @@ export function formatDate(value: string): string {
   return value;
 }
 
-export function formatDateTime(value: string): string {
+/**
+ * An instant (with a zone) in the page's zone; a datetime stored without a zone
+ * as stored (its own zone, which the page cannot know: shifting it would lie).
+ */
+export function formatDateTime(value: string, zone: TimeZoneMode = "local"): string {
+  if (!HAS_ZONE.test(value)) return value.replace("T", " ");
   const moment = new Date(value);
-  return Number.isNaN(moment.getTime()) ? value : moment.toLocaleString();
+  if (Number.isNaN(moment.getTime())) return value;
+  return zone === "utc" ? moment.toLocaleString(undefined, { timeZone: "UTC" }) : moment.toLocaleString();
 }
 
-export function formatValue(value: JsonValue | undefined, column: Pick<ColumnConfig, "name" | "type">): Formatted {
+const clock: Record<TimeZoneMode, Intl.DateTimeFormat> = {
+  local: new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" }),
+  utc: new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "UTC" }),
+};
+
+/** The time of day of an instant (an event's timestamp), in the page's zone. */
+export function formatClock(instant: string | number, zone: TimeZoneMode): string {
+  const moment = new Date(instant);
+  return Number.isNaN(moment.getTime()) ? String(instant) : clock[zone].format(moment);
+}
+
+/** The zone the page shows times in, for its header: "UTC" or the browser's zone name. */
+export function zoneName(zone: TimeZoneMode): string {
+  if (zone === "utc") return "UTC";
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // "local time (UTC)" on a machine set to UTC: clear about which switch is on.
+  return name ? `local time (${name})` : "local time";
+}
+
+export function formatValue(
+  value: JsonValue | undefined,
+  column: Pick<ColumnConfig, "name" | "type">,
+  zone: TimeZoneMode = "local",
+): Formatted {
   if (value === null || value === undefined) return { kind: "null" };
   switch (column.type) {
     case "integer":
@@ -51,7 +86,7 @@ export function formatValue(value: JsonValue | undefined, column: Pick<ColumnCon
     case "date":
       return typeof value === "string" ? { kind: "text", text: formatDate(value) } : text(value);
     case "datetime":
-      return typeof value === "string" ? { kind: "text", text: formatDateTime(value) } : text(value);
+      return typeof value === "string" ? { kind: "text", text: formatDateTime(value, zone) } : text(value);
     case "json": {
       const full = JSON.stringify(value, null, 2);
       return { kind: "json", short: shorten(JSON.stringify(value), 40), full };

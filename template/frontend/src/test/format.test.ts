@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDate, formatValue, isMoney, plainText, shorten } from "../lib/format";
+import { formatClock, formatDate, formatDateTime, formatValue, isMoney, plainText, shorten, zoneName } from "../lib/format";
 
 const column = (name: string, type: "string" | "integer" | "float" | "boolean" | "date" | "datetime" | "json") => ({
   name,
@@ -43,5 +43,34 @@ describe("formatting by column type", () => {
     const long = formatValue("word ".repeat(30), column("comment", "string"));
     expect(long).toEqual({ kind: "text", text: shorten("word ".repeat(30)), full: "word ".repeat(30) });
     expect(plainText({ a: 1 })).toBe('{"a":1}');
+  });
+});
+
+describe("time zones", () => {
+  it("shows datetimes stored without a zone as stored, whatever the page's zone", () => {
+    for (const zone of ["local", "utc"] as const) {
+      expect(formatValue("2024-02-29T13:45:10", column("at", "datetime"), zone)).toEqual({
+        kind: "text",
+        text: "2024-02-29 13:45:10",
+      });
+    }
+    expect(formatDateTime("2024-02-29 13:45:10.250", "utc")).toBe("2024-02-29 13:45:10.250");
+  });
+
+  it("shows instants (a Z or an offset) in the page's zone", () => {
+    expect(formatDateTime("2024-02-29T13:45:10Z", "utc")).toBe(
+      new Date("2024-02-29T13:45:10Z").toLocaleString(undefined, { timeZone: "UTC" }),
+    );
+    expect(formatDateTime("2024-02-29T15:45:10+02:00", "utc")).toBe(formatDateTime("2024-02-29T13:45:10Z", "utc"));
+    expect(formatClock("2024-02-29T13:45:10.000Z", "utc")).toBe(
+      new Date("2024-02-29T13:45:10Z").toLocaleTimeString(undefined, {
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+        timeZone: "UTC",
+      }),
+    );
+    expect(zoneName("utc")).toBe("UTC");
+    expect(zoneName("local")).toBe(`local time (${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
   });
 });
