@@ -467,6 +467,18 @@ def test_the_page_follows_inserts_updates_key_changes_and_deletes(
     page.wait_for_function("() => document.querySelector('[data-testid=rows-Order-count]').innerText === '3 rows'")
     table.locator(f"tr[data-row-key='{first[1]}']").wait_for(state="detached", timeout=5000)
 
+    # Enter on a row opens its detail with every column; Escape closes it and focus returns to the row.
+    row = table.locator("tr[data-row-key='7777']")
+    row.focus()
+    page.keyboard.press("Enter")
+    detail = page.get_by_test_id("row-detail")
+    detail.wait_for(timeout=2000)
+    shown = detail.get_by_test_id("row-detail-columns").locator("th span.font-mono").all_inner_texts()
+    assert {"id", "order_key", "clerk", "comment"} <= set(shown), shown  # not only the display fields
+    page.keyboard.press("Escape")
+    detail.wait_for(state="detached", timeout=2000)
+    assert page.evaluate("() => document.activeElement.getAttribute('data-row-key')") == "7777"
+
     # The view is remembered across a reload, and the snapshot shows what the events did.
     page.reload()
     page.get_by_test_id("rows-Order").wait_for(timeout=10_000)

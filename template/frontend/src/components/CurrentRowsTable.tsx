@@ -7,6 +7,7 @@ import { fieldValue, formatValue } from "../lib/format";
 import type { EventWatcher } from "../lib/realtimeClient";
 import type { ColumnConfig, EntityConfig, JsonValue } from "../lib/types";
 import { Cell } from "./Cell";
+import { RowDetail } from "./RowDetail";
 
 const RENDER_STEP = 50;
 
@@ -75,6 +76,7 @@ export interface CurrentRowsTableProps {
 export function CurrentRowsTable({ api, entity, watchEvents, search }: CurrentRowsTableProps) {
   const view = useCurrentRows(api, entity, watchEvents);
   const [limit, setLimit] = useState(RENDER_STEP);
+  const [detail, setDetail] = useState<CurrentRow | null>(null);
   const columns = rowColumns(entity);
   const testId = `rows-${entity.name}`;
   const all = view.state === "ready" ? view.rows.rows : [];
@@ -126,7 +128,9 @@ export function CurrentRowsTable({ api, entity, watchEvents, search }: CurrentRo
                 </td>
               </tr>
             ) : (
-              shown.map((row) => <RowLine key={`${typeof row.key}:${row.key}`} row={row} columns={columns} />)
+              shown.map((row) => (
+                <RowLine key={`${typeof row.key}:${row.key}`} row={row} columns={columns} onOpen={setDetail} />
+              ))
             )}
           </tbody>
         </table>
@@ -140,18 +144,35 @@ export function CurrentRowsTable({ api, entity, watchEvents, search }: CurrentRo
           </button>
         ) : null}
       </div>
+      {detail === null ? null : <RowDetail entity={entity} row={detail.data} onClose={() => setDetail(null)} />}
     </section>
   );
 }
 
 /** Unchanged rows keep their object, so only the rows an event touched render again. */
-const RowLine = memo(function RowLine({ row, columns }: { row: CurrentRow; columns: readonly ColumnConfig[] }) {
+const RowLine = memo(function RowLine({
+  row,
+  columns,
+  onOpen,
+}: {
+  row: CurrentRow;
+  columns: readonly ColumnConfig[];
+  onOpen: (row: CurrentRow) => void;
+}) {
   const deleted = row.deletedAt !== null;
   return (
     <tr
+      tabIndex={0}
+      onClick={() => onOpen(row)}
+      onKeyDown={(key) => {
+        if (key.key === "Enter") {
+          key.preventDefault();
+          onOpen(row);
+        }
+      }}
       data-row-key={String(row.key)}
       data-deleted={deleted ? "true" : undefined}
-      className={`border-t border-slate-100 dark:border-slate-800 ${row.eventId > 0 && row.changed.length === 0 && !deleted ? "row-new" : ""} ${deleted ? "text-slate-500 line-through" : ""}`}
+      className={`cursor-pointer border-t border-slate-100 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-sky-500 dark:border-slate-800 dark:hover:bg-slate-800/60 ${row.eventId > 0 && row.changed.length === 0 && !deleted ? "row-new" : ""} ${deleted ? "text-slate-500 line-through" : ""}`}
     >
       {columns.map((column, index) => {
         const changed = row.changed.includes(column.name);
