@@ -75,8 +75,7 @@ def test_the_notify_trigger_is_installed_upgraded_and_dropped(tpch_project: Path
 
 async def test_an_event_is_delivered_by_the_wakeup_not_the_timer(tpch_project: Path, pg_db: TestDatabase) -> None:
     # Timed polls 5 s apart at every pace: only a wake-up can deliver within the wait below.
-    env = {"POLL_INTERVAL_MS": "5000", "POLL_FAST_INTERVAL_MS": "5000"}
-    with BackendServer(tpch_project, pg_db.url, **env) as server:
+    with BackendServer(tpch_project, pg_db.url, POLL_INTERVAL_MS="5000", POLL_FAST_INTERVAL_MS="5000") as server:
         await _until(lambda: server.metric("dashboard_listener_connected") == 1, "the LISTEN connection")
         client = await StreamClient(server.ws).start()
         # A timed poll may fall between an insert and its notification (one chance in hundreds):
@@ -97,8 +96,7 @@ async def test_an_event_is_delivered_by_the_wakeup_not_the_timer(tpch_project: P
 async def test_a_killed_listen_connection_is_reestablished_and_nothing_is_lost(
     tpch_project: Path, pg_db: TestDatabase
 ) -> None:
-    env = {"POLL_INTERVAL_MS": "5000", "POLL_FAST_INTERVAL_MS": "5000"}
-    with BackendServer(tpch_project, pg_db.url, **env) as server:
+    with BackendServer(tpch_project, pg_db.url, POLL_INTERVAL_MS="5000", POLL_FAST_INTERVAL_MS="5000") as server:
         await _until(lambda: server.metric("dashboard_listener_connected") == 1, "the LISTEN connection")
         client = await StreamClient(server.ws).start()
         keys = {_order(pg_db) for _ in range(3)}
@@ -128,8 +126,8 @@ async def test_the_pace_is_fast_under_load_and_falls_back_when_idle(
 ) -> None:
     with temporary_database(dialect, tmp_path) as db:
         _migrate(tpch_project, db, "--create-entity-tables")
-        env = {"POLL_INTERVAL_MS": "1000", "POLL_FAST_INTERVAL_MS": "20", "POLL_IDLE_AFTER": "10"}
-        with BackendServer(tpch_project, db.url, **env) as server:
+        pace = {"POLL_INTERVAL_MS": "1000", "POLL_FAST_INTERVAL_MS": "20", "POLL_IDLE_AFTER": "10"}
+        with BackendServer(tpch_project, db.url, port=None, clock_offset=None, **pace) as server:
             client = await StreamClient(server.ws).start()
             assert server.metric("dashboard_poll_delay_seconds") == 1.0
             fast_before = server.metric("dashboard_polls_fast_total")

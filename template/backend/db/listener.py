@@ -68,26 +68,8 @@ class Listener:
         """Listen forever; after a lost connection, listen again with backoff (counted)."""
         backoff = 0.5
         while True:
-            lost = asyncio.Event()
-            connection: Any = None
             try:
-                connection = await asyncpg.connect(
-                    self.target.driver_url,
-                    timeout=CONNECT_TIMEOUT_SECONDS,
-                    server_settings={"application_name": APPLICATION_NAME},
-                )
-                connection.add_termination_listener(lambda _connection: lost.set())
-                await connection.add_listener(self.channel, self._notified)
-                if self.metrics.connects:
-                    self.metrics.reconnects += 1
-                    log.info("LISTEN %s re-established", self.channel)
-                self.metrics.connects += 1
-                self.metrics.connected = True
-                self.metrics.last_error = None
-                backoff = 0.5
-                # Events committed while nobody listened: one poll picks them up.
-                self.wake()
-                await self._hold(connection, lost)
+                await self._listen_once()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - any driver error means: listen again
@@ -95,12 +77,34 @@ class Listener:
                 if message != self.metrics.last_error:
                     log.warning("LISTEN %s lost (%s); the poller's timer covers meanwhile", self.channel, message)
                 self.metrics.last_error = message
-            finally:
-                self.metrics.connected = False
-                if connection is not None:
-                    connection.terminate()
+            if self.metrics.connected:
+                backoff = 0.5  # it was up: the first retry comes soon
+            self.metrics.connected = False
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def _listen_once(self) -> None:
+        """Connect, LISTEN, and return (raise) only when the connection is gone."""
+        lost = asyncio.Event()
+        connection = await asyncpg.connect(
+            self.target.driver_url,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            server_settings={"application_name": APPLICATION_NAME},
+        )
+        try:
+            connection.add_termination_listener(lambda _connection: lost.set())
+            await connection.add_listener(self.channel, self._notified)
+            if self.metrics.connects:
+                self.metrics.reconnects += 1
+                log.info("LISTEN %s re-established", self.channel)
+            self.metrics.connects += 1
+            self.metrics.connected = True
+            self.metrics.last_error = None
+            # Events committed while nobody listened: one poll picks them up.
+            self.wake()
+            await self._hold(connection, lost)
+        finally:
+            connection.terminate()
 
     async def _hold(self, connection: Any, lost: asyncio.Event) -> None:
         """Return (raise) once the connection is gone; check it when idle."""
