@@ -9,6 +9,8 @@ as the backend does:
 - single: single-row autocommit INSERTs;
 - txn1000: transactions of 1,000 single-row INSERTs.
 
+Two variants of the trigger are compared with no trigger (see ``VARIANTS``).
+
 Rounds alternate without / with, so load drifting on a shared machine hits
 both sides alike; the table shows the median rate of each side and their ratio.
 
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +48,20 @@ SQL = (
     "VALUES (%s, 'C-1', 'O', 9.5, '2024-01-01')"
 )
 DROP = "DROP TRIGGER IF EXISTS db_events_notify ON db_events"
-CREATE = (
+PLAIN = (
+    "CREATE OR REPLACE FUNCTION db_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "PERFORM pg_notify('db_events', ''); RETURN NULL; END $$; "
     "CREATE TRIGGER db_events_notify AFTER INSERT ON db_events FOR EACH STATEMENT EXECUTE FUNCTION db_events_notify()"
 )
+ONCE = (
+    "CREATE OR REPLACE FUNCTION db_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "PERFORM pg_notify('db_events', ''); PERFORM set_config('db_events.notified', 'on', true); RETURN NULL; END $$; "
+    "CREATE TRIGGER db_events_notify AFTER INSERT ON db_events FOR EACH STATEMENT "
+    "WHEN (current_setting('db_events.notified', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION db_events_notify()"
+)
+VARIANTS = {"none": None, "per statement": PLAIN, "once per transaction": ONCE}
+"""Without NOTIFY; a NOTIFY per INSERT into db_events (folded per transaction by PostgreSQL); the
+trigger's WHEN skipping every statement after the first of a transaction (a transaction-local setting)."""
 
 
 class Listening:
@@ -57,6 +71,7 @@ class Listening:
         pg = db.server
         self.conn = psycopg.connect(host=pg.host, port=pg.port, user=pg.user, dbname=db.name, autocommit=True)
         self.conn.execute("LISTEN db_events")
+        self.pid = int(self.conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
         self.received = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -73,9 +88,30 @@ class Listening:
         self.conn.close()
 
 
-def _rate(db: TestDatabase, mode: str, rows: int, transactions: int, start: int) -> float:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a server process (PostgreSQL runs here, so /proc shows its backends)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+@dataclass
+class Sample:
+    rows_per_s: float
+    cpu_us_per_row: float
+    """CPU of the writing backend per row: the insert path's cost, which load on the machine barely changes."""
+    listener_us_per_row: float
+    """CPU of the listening backend per row (sending the notifications)."""
+
+
+def _rate(db: TestDatabase, mode: str, rows: int, transactions: int, start: int, listener_pid: int) -> Sample:
     with db.connect() as conn:
         cursor: Any = conn.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = int(cursor.fetchone()[0])
+        cpu, listening = _cpu_seconds(pid), _cpu_seconds(listener_pid)
         began = time.perf_counter()
         if mode == "single":
             for n in range(rows):
@@ -88,8 +124,10 @@ def _rate(db: TestDatabase, mode: str, rows: int, transactions: int, start: int)
                 cursor.execute("COMMIT")
             count = transactions * 1000
         elapsed = time.perf_counter() - began
+        time.sleep(0.3)  # the listener's backend sends the last notifications
+        cpu, listening = _cpu_seconds(pid) - cpu, _cpu_seconds(listener_pid) - listening
     db.execute("TRUNCATE orders, db_events")
-    return count / elapsed
+    return Sample(count / elapsed, cpu / count * 1e6, listening / count * 1e6)
 
 
 def run(rounds: int, rows: int, transactions: int) -> list[list[str]]:
@@ -105,19 +143,30 @@ def run(rounds: int, rows: int, transactions: int) -> list[list[str]]:
             listener = Listening(db)
             try:
                 for mode in ("single", "txn1000"):
-                    _rate(db, mode, min(rows, 500), 2, 0)  # warm-up
-                    rates: dict[bool, list[float]] = {False: [], True: []}
+                    _rate(db, mode, min(rows, 500), 2, 0, listener.pid)  # warm-up
+                    rates: dict[str, list[Sample]] = {name: [] for name in VARIANTS}
+                    order = list(VARIANTS)
                     for number in range(rounds):
-                        for notify in (False, True) if number % 2 == 0 else (True, False):
-                            db.execute(CREATE if notify else DROP)
-                            rates[notify].append(_rate(db, mode, rows, transactions, number * 10**7))
+                        for name in order if number % 2 == 0 else order[::-1]:
                             db.execute(DROP)
-                    db.execute(CREATE)
-                    without, with_notify = statistics.median(rates[False]), statistics.median(rates[True])
+                            sql = VARIANTS[name]
+                            if sql is not None:
+                                with db.connect() as conn:
+                                    conn.execute(sql)
+                            rates[name].append(_rate(db, mode, rows, transactions, number * 10**7, listener.pid))
+                    db.execute(DROP)
+                    without = statistics.median(sample.rows_per_s for sample in rates["none"])
+                    cpu_without = statistics.median(sample.cpu_us_per_row for sample in rates["none"])
                     label = "single-row autocommit" if mode == "single" else "1,000-row transactions"
                     count = rows if mode == "single" else transactions * 1000
-                    table.append([label, f"{count:,} x {rounds}", f"{without:,.0f}", f"{with_notify:,.0f}",
-                                  f"{with_notify / without:.3f}"])  # fmt: skip
+                    cells = [f"{without:,.0f}", f"{cpu_without:.1f}"]
+                    for name in order[1:]:
+                        rate = statistics.median(sample.rows_per_s for sample in rates[name])
+                        cpu = statistics.median(sample.cpu_us_per_row for sample in rates[name])
+                        listening = statistics.median(sample.listener_us_per_row for sample in rates[name])
+                        cells.append(f"{rate:,.0f} ({rate / without:.3f})")
+                        cells.append(f"{cpu:.1f} ({cpu / cpu_without:.3f}); listener {listening:.1f}")
+                    table.append([label, f"{count:,} x {rounds}", *cells])
                     print(" | ".join(table[-1]), flush=True)
             finally:
                 listener.close()
@@ -127,13 +176,17 @@ def run(rounds: int, rows: int, transactions: int) -> list[list[str]]:
 
 
 def render(rows: list[list[str]], rounds: int) -> str:
-    header = ["Inserts into orders (capture on)", "Rows x rounds", "Rows/s without NOTIFY", "Rows/s with NOTIFY",
-              "Ratio"]  # fmt: skip
+    header = ["Inserts into orders (capture on)", "Rows x rounds", "Rows/s without NOTIFY",
+              "Writer's server CPU µs/row without", "Rows/s, NOTIFY per statement (ratio)",
+              "Writer CPU µs/row, per statement (ratio)", "Rows/s, NOTIFY once per transaction (ratio)",
+              "Writer CPU µs/row, once per transaction (ratio)"]  # fmt: skip
     load = os.getloadavg()[0]
     lines = [
         f"Machine: {platform.machine()}, Python {platform.python_version()}, PostgreSQL on the same machine, "
         f"stock settings, durable commits, load average {load:.2f} at the end. Medians of {rounds} alternating "
-        "rounds; one session LISTENs and reads every notification.",
+        "rounds; one session LISTENs and reads every notification. Writer CPU: user + system time of the "
+        "writing session's server process per row (the machine's load barely changes it); listener: the same for "
+        "the listening session's server process, which sends the notifications.",
         "",
         "| " + " | ".join(header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",
