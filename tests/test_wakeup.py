@@ -45,7 +45,7 @@ def _migrate(project: Path, db: TestDatabase, *args: str) -> None:
 @pytest.fixture
 def pg_db(tmp_path: Path, tpch_project: Path) -> Iterator[TestDatabase]:
     with temporary_database("postgresql", tmp_path) as db:
-        _migrate(tpch_project, db, "--create-entity-tables")
+        _migrate(tpch_project, db, "--create-entity-tables", "--notify")
         yield db
 
 
@@ -55,12 +55,13 @@ def _notify_objects(db: TestDatabase) -> tuple[set[str], set[str]]:
 
 
 def test_the_notify_trigger_is_installed_upgraded_and_dropped(tpch_project: Path, pg_db: TestDatabase) -> None:
-    assert _notify_objects(pg_db) == ({"db_events_notify"}, {"db_events_notify"})
-    # An install from before the trigger existed gets it from `migrate`.
-    pg_db.execute("DROP TRIGGER db_events_notify ON db_events")
-    pg_db.execute("DROP FUNCTION db_events_notify()")
+    installed = ({"db_events_notify"}, {"db_events_notify"})
+    assert _notify_objects(pg_db) == installed
+    # Without --notify, migrate takes it away again; with it, an install from before it existed gets it.
     _migrate(tpch_project, pg_db)
-    assert _notify_objects(pg_db) == ({"db_events_notify"}, {"db_events_notify"})
+    assert _notify_objects(pg_db) == (set(), set())
+    _migrate(tpch_project, pg_db, "--notify")
+    assert _notify_objects(pg_db) == installed
     # A rolled-back write notifies nobody and fails nothing; a committed one is logged as before.
     with pg_db.connect() as conn:
         conn.autocommit = False
@@ -71,6 +72,17 @@ def test_the_notify_trigger_is_installed_upgraded_and_dropped(tpch_project: Path
     assert [event["event_type"] for event in pg_db.events()] == ["insert"]
     _migrate(tpch_project, pg_db, "--drop")
     assert "db_events_notify" not in pg_db.function_names()
+
+
+@pytest.mark.parametrize(("dialect", "args"), [("sqlite", ["--notify"]), ("postgresql", ["--notify", "--drop"])])
+def test_notify_where_it_means_nothing_is_one_error_line(
+    tpch_project: Path, tmp_path: Path, dialect: str, args: list[str]
+) -> None:
+    with temporary_database(dialect, tmp_path) as db:
+        result = run_in_project(tpch_project, "-m", "backend.migrate", *args, env={"DATABASE_URL": db.url})
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: --notify") and len(result.stderr.splitlines()) == 1
+        assert "db_events" not in db.table_names()
 
 
 async def test_an_event_is_delivered_by_the_wakeup_not_the_timer(tpch_project: Path, pg_db: TestDatabase) -> None:

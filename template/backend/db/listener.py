@@ -1,7 +1,7 @@
 """PostgreSQL LISTEN on one dedicated connection: wakes the poller when events commit.
 
 ``db_events`` fires ``NOTIFY db_events`` once per INSERT statement (see
-``migrations/postgresql/001_db_events.sql``), delivered at COMMIT. A
+``migrations/postgresql/003_notify.sql``, installed by ``migrate --notify``), delivered at COMMIT. A
 notification carries nothing: it only says "poll now". The poller still reads
 ``db_events`` with its gap-aware cursor, so a notification that is lost (the
 connection dropped, the server restarted) only delays delivery to the next
