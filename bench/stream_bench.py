@@ -283,8 +283,9 @@ def render(results: list[Result], seconds: float, runs: int = 1) -> str:
     ]
     for r in results:
         c = r.case
+        name = f"{c.database} + NOTIFY" if c.notify else c.database
         lines.append(
-            f"| {c.database}{' + NOTIFY' if c.notify else ''} | {c.rate} ({r.achieved_rate:.0f}) | {c.batch} | {c.poll_ms} | {c.clients} "
+            f"| {name} | {c.rate} ({r.achieved_rate:.0f}) | {c.batch} | {c.poll_ms} | {c.clients} "
             f"| {r.p50_ms:.0f} | {r.p99_ms:.0f} "
             f"| {r.delivered_fraction:.4%} | {r.duplicates} | {r.cpu_per_1000:.3f} | {r.cpu_cores:.2f} "
             f"| {r.peak_rss_mb:.0f} | {r.first_quarter_p50:.0f} / {r.last_quarter_p50:.0f} "
