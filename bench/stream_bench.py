@@ -68,6 +68,8 @@ class Case:
     poll_ms: int = 100
     notify: bool = False
     """PostgreSQL: migrate with --notify (the NOTIFY trigger wakes the poller on commit)."""
+    fast_ms: int = 20
+    """The pace while events flow; ``poll_ms`` gives the fixed interval of before issue 11."""
 
 
 @dataclass
@@ -181,7 +183,8 @@ async def run_case(case: Case, project: Path, workdir: Path, seconds: float) -> 
         migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables", *notify,
                                   env={"DATABASE_URL": db.url})  # fmt: skip
         assert migrated.returncode == 0, migrated.stderr
-        server = BackendServer(project, db.url, POLL_INTERVAL_MS=str(case.poll_ms), CLIENT_QUEUE_BYTES=str(256 << 20))
+        server = BackendServer(project, db.url, POLL_INTERVAL_MS=str(case.poll_ms), CLIENT_QUEUE_BYTES=str(256 << 20),
+                               POLL_FAST_INTERVAL_MS=str(case.fast_ms))  # fmt: skip
         server.start()
         try:
             assert server.process is not None
@@ -284,6 +287,7 @@ def render(results: list[Result], seconds: float, runs: int = 1) -> str:
     for r in results:
         c = r.case
         name = f"{c.database} + NOTIFY" if c.notify else c.database
+        name += f" (fixed {c.poll_ms} ms)" if c.fast_ms >= c.poll_ms else ""
         lines.append(
             f"| {name} | {c.rate} ({r.achieved_rate:.0f}) | {c.batch} | {c.poll_ms} | {c.clients} "
             f"| {r.p50_ms:.0f} | {r.p99_ms:.0f} "
@@ -300,13 +304,19 @@ async def main() -> None:
     parser.add_argument("--databases", default="postgresql,mariadb,sqlite")
     parser.add_argument("--runs", type=int, default=1, help="runs per case; the table shows medians")
     parser.add_argument(
-        "--cases", choices=("all", "targets"), default="all", help="targets: 1,000 inserts/s x 100 clients only"
+        "--cases",
+        choices=("all", "targets", "compare"),
+        default="all",
+        help="targets: 1,000 inserts/s x 100 clients only; compare: the same beside the fixed 100 ms pace of before",
     )
     parser.add_argument("--section", default="stream-bench", help="the docs/benchmarks.md section to write")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
     databases = args.databases.split(",")
-    if args.cases == "targets":
+    if args.cases == "compare":
+        cases = [Case(database, 1000, 100, fast_ms=fast) for database in databases for fast in (100, 20)]
+        cases += [Case("postgresql", 1000, 100, notify=True)] if "postgresql" in databases else []
+    elif args.cases == "targets":
         cases = [Case(database, 1000, 100) for database in databases]
         cases += [Case("postgresql", 1000, 100, notify=True)] if "postgresql" in databases else []
     else:
