@@ -68,7 +68,10 @@ class Pace:
     """How long to wait before the next poll: fast while events flow, slow when idle.
 
     An empty poll costs about 0.1 ms, so polling every ``fast_s`` for a while
-    after the last event is cheap, and it halves the wait of the next one.
+    after the last event is cheap, and an event in that while waits at most
+    ``fast_s`` instead of ``interval_s``. More polls while events flow means
+    more, smaller messages per client: that is where the extra CPU goes
+    (docs/benchmarks.md).
     """
 
     interval_s: float
