@@ -12,7 +12,15 @@ the clients, inserts orders at a steady rate from writer threads, and measures:
 A last case inserts 5,000 rows/s in multi-row transactions with one client and
 compares the latency of the first and last quarter of the run (lag must not grow).
 
+Before the writers start, each case idles for a few seconds: the polls per second
+and backend CPU of the idle backend, then the polls per second under load, show
+what the adaptive pace costs (``/metrics``: ``dashboard_polls_total``).
+
+With ``--runs N`` every case runs N times; the table shows the median of each
+figure (the lowest delivered fraction, the sum of duplicates).
+
 Usage: python bench/stream_bench.py [--seconds 20] [--databases postgresql,mariadb,sqlite]
+       [--runs 3] [--cases all|targets]
 Writes the results table to docs/benchmarks.md (between markers) and prints it.
 """
 
@@ -28,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +52,9 @@ from tests.support.paths import TPCH  # noqa: E402
 from tests.support.projects import generate, run_in_project  # noqa: E402
 from tests.support.template_repo import snapshot_template  # noqa: E402
 
+IDLE_SECONDS = 5.0
+"""Each case idles this long before the writers start (idle polls/s and CPU)."""
+
 KEY = re.compile(r'"order_key"\s*:\s*"(b\d+-\d+)"')
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -54,6 +66,10 @@ class Case:
     clients: int
     batch: int = 1  # rows per transaction
     poll_ms: int = 100
+    notify: bool = False
+    """PostgreSQL: migrate with --notify (the NOTIFY trigger wakes the poller on commit)."""
+    fast_ms: int = 20
+    """The pace while events flow; ``poll_ms`` gives the fixed interval of before issue 11."""
 
 
 @dataclass
@@ -69,6 +85,11 @@ class Result:
     first_quarter_p50: float = 0.0
     last_quarter_p50: float = 0.0
     achieved_rate: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    idle_polls_per_s: float = 0.0
+    idle_cpu_cores: float = 0.0
+    active_polls_per_s: float = 0.0
 
 
 class Writers:
@@ -158,10 +179,12 @@ def _percentile(values: list[float], fraction: float) -> float:
 async def run_case(case: Case, project: Path, workdir: Path, seconds: float) -> Result:
     result = Result(case)
     with temporary_database(case.database, workdir) as db:
-        migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables",
+        notify = ["--notify"] if case.notify else []
+        migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables", *notify,
                                   env={"DATABASE_URL": db.url})  # fmt: skip
         assert migrated.returncode == 0, migrated.stderr
-        server = BackendServer(project, db.url, POLL_INTERVAL_MS=str(case.poll_ms), CLIENT_QUEUE_BYTES=str(256 << 20))
+        server = BackendServer(project, db.url, POLL_INTERVAL_MS=str(case.poll_ms), CLIENT_QUEUE_BYTES=str(256 << 20),
+                               POLL_FAST_INTERVAL_MS=str(case.fast_ms))  # fmt: skip
         server.start()
         try:
             assert server.process is not None
@@ -171,13 +194,20 @@ async def run_case(case: Case, project: Path, workdir: Path, seconds: float) -> 
             for client, ready in zip(clients, readies, strict=True):
                 client.task = asyncio.create_task(client.run(ready))
             await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 60)
+            polls_idle, cpu_idle, idle_from = server.metric("dashboard_polls_total"), _cpu_seconds(pid), time.time()
+            await asyncio.sleep(IDLE_SECONDS)
+            idle_for = time.time() - idle_from
+            result.idle_polls_per_s = (server.metric("dashboard_polls_total") - polls_idle) / idle_for
+            result.idle_cpu_cores = (_cpu_seconds(pid) - cpu_idle) / idle_for
             writers = Writers(db, case.rate, case.batch)
+            polls_before = server.metric("dashboard_polls_total")
             cpu_before = _cpu_seconds(pid)
             started = time.time()
             writers.start()
             await asyncio.sleep(seconds)
             await asyncio.to_thread(writers.stop)
             elapsed = time.time() - started
+            result.active_polls_per_s = (server.metric("dashboard_polls_total") - polls_before) / elapsed
             committed = dict(writers.committed_at)
             deadline = time.time() + 30
             while time.time() < deadline and any(len(c.received) < len(committed) for c in clients):
@@ -198,6 +228,8 @@ async def run_case(case: Case, project: Path, workdir: Path, seconds: float) -> 
         result.duplicates += client.duplicates
         latencies.extend((client.received[k] - t) * 1000 for k, t in committed.items() if k in client.received)
     result.latencies_ms = latencies
+    result.p50_ms = _percentile(latencies, 0.5)
+    result.p99_ms = _percentile(latencies, 0.99)
     result.delivered_fraction = min(fractions) if fractions else 0.0
     result.cpu_per_1000 = cpu / max(1, len(committed)) * 1000
     result.cpu_cores = cpu / elapsed
@@ -210,27 +242,58 @@ async def run_case(case: Case, project: Path, workdir: Path, seconds: float) -> 
     return result
 
 
-def render(results: list[Result], seconds: float) -> str:
+def _median_result(runs: list[Result]) -> Result:
+    """One row for several runs of a case: the median of each figure; the worst delivery, all duplicates."""
+
+    def median(pick: Callable[[Result], float]) -> float:
+        return statistics.median(pick(r) for r in runs)
+
+    merged = Result(runs[0].case)
+    merged.committed = int(median(lambda r: r.committed))
+    merged.achieved_rate = median(lambda r: r.achieved_rate)
+    merged.delivered_fraction = min(r.delivered_fraction for r in runs)
+    merged.duplicates = sum(r.duplicates for r in runs)
+    merged.cpu_per_1000 = median(lambda r: r.cpu_per_1000)
+    merged.cpu_cores = median(lambda r: r.cpu_cores)
+    merged.peak_rss_mb = median(lambda r: r.peak_rss_mb)
+    merged.first_quarter_p50 = median(lambda r: r.first_quarter_p50)
+    merged.last_quarter_p50 = median(lambda r: r.last_quarter_p50)
+    merged.idle_polls_per_s = median(lambda r: r.idle_polls_per_s)
+    merged.idle_cpu_cores = median(lambda r: r.idle_cpu_cores)
+    merged.active_polls_per_s = median(lambda r: r.active_polls_per_s)
+    merged.p50_ms = median(lambda r: r.p50_ms)
+    merged.p99_ms = median(lambda r: r.p99_ms)
+    return merged
+
+
+def render(results: list[Result], seconds: float, runs: int = 1) -> str:
     machine = (
         f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
         f"Python {platform.python_version()}, databases on the same machine, stock settings"
     )
+    of_runs = f" Medians of {runs} runs per case (delivered: the lowest; duplicates: the sum)." if runs > 1 else ""
     lines = [
-        f"Machine: {machine}. Each run: {seconds:.0f} s of inserts, then up to 30 s to drain.",
-        "Latency: from the insert's COMMIT returning in the writer to the client receiving the event.",
+        f"Machine: {machine}. Each run: {IDLE_SECONDS:.0f} s idle, {seconds:.0f} s of inserts, then up to 30 s "
+        f"to drain.{of_runs}",
+        "Latency: from the insert's COMMIT returning in the writer to the client receiving the event. "
+        "Poll ms: the idle interval (the pace is 20 ms while events flow); + NOTIFY: migrated with --notify.",
         "",
         "| Database | Inserts/s (achieved) | Rows/txn | Poll ms | Clients | p50 ms | p99 ms | Delivered | Duplicates "
-        "| CPU s / 1,000 events | Backend CPU (cores) | Peak RSS MB | p50 first / last quarter ms |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| CPU s / 1,000 events | Backend CPU (cores) | Peak RSS MB | p50 first / last quarter ms "
+        "| Polls/s idle / active | Idle CPU (cores) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         c = r.case
+        name = f"{c.database} + NOTIFY" if c.notify else c.database
+        name += f" (fixed {c.poll_ms} ms)" if c.fast_ms >= c.poll_ms else ""
         lines.append(
-            f"| {c.database} | {c.rate} ({r.achieved_rate:.0f}) | {c.batch} | {c.poll_ms} | {c.clients} "
-            f"| {_percentile(r.latencies_ms, 0.5):.0f} | {_percentile(r.latencies_ms, 0.99):.0f} "
+            f"| {name} | {c.rate} ({r.achieved_rate:.0f}) | {c.batch} | {c.poll_ms} | {c.clients} "
+            f"| {r.p50_ms:.0f} | {r.p99_ms:.0f} "
             f"| {r.delivered_fraction:.4%} | {r.duplicates} | {r.cpu_per_1000:.3f} | {r.cpu_cores:.2f} "
-            f"| {r.peak_rss_mb:.0f} | {r.first_quarter_p50:.0f} / {r.last_quarter_p50:.0f} |"
+            f"| {r.peak_rss_mb:.0f} | {r.first_quarter_p50:.0f} / {r.last_quarter_p50:.0f} "
+            f"| {r.idle_polls_per_s:.1f} / {r.active_polls_per_s:.0f} | {r.idle_cpu_cores:.3f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -239,27 +302,44 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--databases", default="postgresql,mariadb,sqlite")
+    parser.add_argument("--runs", type=int, default=1, help="runs per case; the table shows medians")
+    parser.add_argument(
+        "--cases",
+        choices=("all", "targets", "compare"),
+        default="all",
+        help="targets: 1,000 inserts/s x 100 clients only; compare: the same beside the fixed 100 ms pace of before",
+    )
+    parser.add_argument("--section", default="stream-bench", help="the docs/benchmarks.md section to write")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    cases = [
-        Case(database, rate, clients)
-        for database in args.databases.split(",")
-        for rate in (100, 1000)
-        for clients in (1, 100)
-    ]
-    cases += [Case(database, 5000, 1, batch=50) for database in args.databases.split(",")]
+    databases = args.databases.split(",")
+    if args.cases == "compare":
+        cases = [Case(database, 1000, 100, fast_ms=fast) for database in databases for fast in (100, 20)]
+        cases += [Case("postgresql", 1000, 100, notify=True)] if "postgresql" in databases else []
+    elif args.cases == "targets":
+        cases = [Case(database, 1000, 100) for database in databases]
+        cases += [Case("postgresql", 1000, 100, notify=True)] if "postgresql" in databases else []
+    else:
+        cases = [
+            Case(database, rate, clients) for database in databases for rate in (100, 1000) for clients in (1, 100)
+        ]
+        cases += [Case(database, 5000, 1, batch=50) for database in databases]
+        cases += [Case("postgresql", rate, clients, notify=True) for rate in (100, 1000) for clients in (1, 100)
+                  if "postgresql" in databases]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         project = generate(snapshot_template(workdir / "template"), workdir / "project", TPCH)
-        results = []
-        for case in cases:
-            result = await run_case(case, project, workdir, args.seconds)
-            print(render([result], args.seconds).splitlines()[-1], flush=True)
-            results.append(result)
-    table = render(results, args.seconds)
+        runs: dict[int, list[Result]] = {index: [] for index in range(len(cases))}
+        # Runs interleave (every case once, then again), so load drifting on a shared machine spreads over all.
+        for _ in range(args.runs):
+            for index, case in enumerate(cases):
+                result = await run_case(case, project, workdir, args.seconds)
+                print(render([result], args.seconds).splitlines()[-1], f"load {os.getloadavg()[0]:.2f}", flush=True)
+                runs[index].append(result)
+    table = render([_median_result(runs[index]) for index in range(len(cases))], args.seconds, args.runs)
     print(table)
     if not args.no_write:
-        write_section("stream-bench", table)
+        write_section(args.section, table)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         runtime = build_runtime(settings, model)
         app.state.runtime = runtime
         tasks = [
-            asyncio.create_task(runtime.poller.run(), name="poller"),
+            asyncio.create_task(runtime.stream.run(), name="stream"),
             asyncio.create_task(_refresh_row_counts(runtime), name="row-counts"),
             asyncio.create_task(runtime.retention.run(), name="retention"),
             asyncio.create_task(runtime.alerts.run(), name="alerts"),

@@ -25,7 +25,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .capture.runner import MigrationError, planned_files, run, script_text, url_database
+from .capture.runner import MigrationError, check_notify, planned_files, run, script_text, url_database
 from .db.database import DatabaseUnavailable
 from .db.url import DatabaseUrlError, parse_database_url
 from .model import load_model
@@ -43,6 +43,12 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="also create the entity tables from the model (demos, tests); with --drop, drop them",
     )
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="PostgreSQL: also install the NOTIFY trigger that wakes the backend on commit "
+        "(lower latency, some cost per commit: see docs); without it, migrate removes that trigger",
+    )
     parser.add_argument("--print", action="store_true", help="print the SQL instead of running it")
     return parser.parse_args(argv)
 
@@ -51,11 +57,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     try:
         target = parse_database_url(args.database_url or os.environ.get("DATABASE_URL"))
+        check_notify(target.dialect, notify=args.notify, drop=args.drop)
         if args.print:
-            for name in planned_files(target.dialect, drop=args.drop, entity_tables=args.create_entity_tables):
+            files = planned_files(
+                target.dialect, drop=args.drop, entity_tables=args.create_entity_tables, notify=args.notify
+            )
+            for name in files:
                 print(script_text(target.dialect, name, url_database(target)))
             return 0
-        message = asyncio.run(run(target, load_model(), drop=args.drop, entity_tables=args.create_entity_tables))
+        message = asyncio.run(
+            run(target, load_model(), drop=args.drop, entity_tables=args.create_entity_tables, notify=args.notify)
+        )
     except (DatabaseUrlError, DatabaseUnavailable, MigrationError) as error:
         for line in str(error).splitlines():
             print(f"error: {line}", file=sys.stderr)

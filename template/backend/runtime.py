@@ -12,6 +12,7 @@ from .alerts.webhook import Webhook
 from .api.metrics import metrics_registry
 from .api.stats import Stats
 from .db.database import Database
+from .db.listener import Listener
 from .model import Model
 from .settings import Settings
 from .stream import protocol
@@ -69,8 +70,12 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
         interval_s=settings.poll_interval_s,
         page_size=settings.max_events_per_poll,
         publish=publish,
+        fast_interval_s=settings.poll_fast_interval_s,
+        idle_after=settings.poll_idle_after,
     )
-    stream = LiveStream(poller, hub)
+    # PostgreSQL wakes the poller on commit (LISTEN/NOTIFY); elsewhere the pace alone decides.
+    listener = Listener(settings.database, poller.wake) if db.sql.family == "postgresql" else None
+    stream = LiveStream(poller, hub, listener)
     retention = Retention(store, stream, settings.retention_days)
     metrics = metrics_registry(stream.status, retention, stats, alerts)
     return Runtime(settings, model, db, store, poller, stream, retention, stats, metrics, alerts, webhook)

@@ -22,6 +22,11 @@ class SettingsError(ValueError):
 class Settings:
     database: DatabaseTarget
     poll_interval_s: float
+    """The idle pace; see stream/poller.py ``Pace``."""
+    poll_fast_interval_s: float
+    """The pace while events flow (never slower than ``poll_interval_s``)."""
+    poll_idle_after: int
+    """Empty polls in a row after which the pace falls back to ``poll_interval_s``."""
     max_events_per_poll: int
     retention_days: int
     cors_origins: tuple[str, ...]
@@ -99,6 +104,8 @@ def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Set
     return Settings(
         database=database,
         poll_interval_s=_int(env, "POLL_INTERVAL_MS", defaults.poll_interval_ms, 10, 5000) / 1000,
+        poll_fast_interval_s=_int(env, "POLL_FAST_INTERVAL_MS", 20, 5, 5000) / 1000,
+        poll_idle_after=_int(env, "POLL_IDLE_AFTER", 25, 1, 100_000),
         max_events_per_poll=_int(env, "MAX_EVENTS_PER_POLL", defaults.max_events_per_poll, 1, 100_000),
         retention_days=_int(env, "RETENTION_DAYS", defaults.retention_days, 0, 36_500),
         cors_origins=origins,

@@ -68,6 +68,20 @@ class DashboardCollector(Collector):
         yield gauge("dashboard_database_up", "1 when the last poll succeeded.", 1 if status.healthy else 0)
         yield gauge("dashboard_stream_started", "1 once the poller has read the head.", 1 if status.started else 0)
         yield counter("dashboard_reconnects", "Database (re)connections.", status.reconnects)
+        yield counter("dashboard_polls_fast", "Polls at the fast pace (events were flowing).", status.fast_polls)
+        yield counter("dashboard_polls_woken", "Polls started by a NOTIFY before their timer.", status.woken_polls)
+        yield counter(
+            "dashboard_events_after_wakeup", "Events delivered by polls a NOTIFY started.", status.events_after_wakeup
+        )
+        yield gauge("dashboard_poll_delay_seconds", "Wait before the next timed poll.", status.poll_delay_s)
+        if status.listener_connected is not None:
+            yield gauge(
+                "dashboard_listener_connected", "1 while the LISTEN connection is up.", int(status.listener_connected)
+            )
+            yield counter(
+                "dashboard_listener_reconnects", "LISTEN connections re-established.", status.listener_reconnects
+            )
+            yield counter("dashboard_notifications", "NOTIFYs received on db_events.", status.notifications)
         yield gauge("dashboard_last_event_id", "Highest event id delivered.", status.last_event_id)
         yield counter("dashboard_retention_deleted", "Events deleted by retention.", self._retention.deleted_total)
         yield counter("dashboard_retention_failures", "Retention rounds that failed.", self._retention.failures_total)

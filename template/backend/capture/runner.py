@@ -27,6 +27,13 @@ LOCK_NAME = "dashboard_migrate"
 ENTITY_TABLES = "entity_tables.sql"
 APPLY_FILES = ("001_db_events.sql", "002_triggers.sql")
 DROP_FILE = "drop.sql"
+NOTIFY_FILE = "003_notify.sql"
+"""PostgreSQL only, with ``--notify``: the NOTIFY trigger on db_events that wakes the poller."""
+NOTIFY_REMOVAL = (
+    "DROP TRIGGER IF EXISTS db_events_notify ON db_events",
+    "DROP FUNCTION IF EXISTS db_events_notify()",
+)
+"""Runs instead of NOTIFY_FILE when ``--notify`` is not given (no-ops when it was never installed)."""
 DROP_ENTITY_TABLES = "drop_entity_tables.sql"
 
 EVENTS_DATABASE_PLACEHOLDER = "<dashboard_database>"
@@ -92,10 +99,18 @@ def _file_statements(dialect: Dialect, name: str, events_database: str) -> list[
     ]
 
 
-def planned_files(dialect: Dialect, *, drop: bool, entity_tables: bool) -> list[str]:
+def planned_files(dialect: Dialect, *, drop: bool, entity_tables: bool, notify: bool = False) -> list[str]:
     if drop:
         return [DROP_FILE, *([DROP_ENTITY_TABLES] if entity_tables else [])]
-    return [*([ENTITY_TABLES] if entity_tables else []), *APPLY_FILES]
+    return [*([ENTITY_TABLES] if entity_tables else []), *APPLY_FILES, *([NOTIFY_FILE] if notify else [])]
+
+
+def check_notify(dialect: Dialect, *, notify: bool, drop: bool) -> None:
+    """``--notify`` exists on PostgreSQL only, and means nothing with ``--drop``."""
+    if notify and sql_dialect(dialect).family != "postgresql":
+        raise MigrationError(f"--notify is for PostgreSQL only (this DATABASE_URL is {dialect}); leave it out")
+    if notify and drop:
+        raise MigrationError("--notify installs the NOTIFY trigger, --drop removes everything: use one of them")
 
 
 # -- our objects that the model no longer wants ---------------------------------
@@ -142,12 +157,13 @@ def _events_upgrade(dialect: Dialect, tables: LiveTables) -> list[Statement]:
     return [Statement("upgrade of db_events (old values of updates)", _ADD_OLD_VALUES[sql_dialect(dialect).family])]
 
 
-async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables: bool) -> str:
+async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables: bool, notify: bool = False) -> str:
+    check_notify(target.dialect, notify=notify, drop=drop)
     db = Database(target, pool_size=1)
     await db.connect()
     try:
         current = await current_schema(db)
-        files = planned_files(target.dialect, drop=drop, entity_tables=entity_tables)
+        files = planned_files(target.dialect, drop=drop, entity_tables=entity_tables, notify=notify)
         statements = {name: _file_statements(target.dialect, name, current) for name in files}
         upgrade: list[Statement] = []
         if not drop:
@@ -166,6 +182,8 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
             for statement in (statements[name] + (upgrade if name == APPLY_FILES[0] else []))
         ]
         cleanup = await stale_object_drops(db, model, drop=drop, current=current)
+        if not drop and not notify and db.sql.family == "postgresql":
+            cleanup += [Statement("removal of the NOTIFY trigger (no --notify)", sql) for sql in NOTIFY_REMOVAL]
         # On --drop our leftovers go first, before the tables they hang on.
         statements_run = cleanup + ordered if drop else ordered + cleanup
         try:

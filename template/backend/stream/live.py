@@ -10,9 +10,11 @@ from the database.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
+from ..db.listener import Listener
 from .hub import Client, Hub
 from .poller import Poller, ResumePoint
 
@@ -41,12 +43,31 @@ class StreamStatus:
     poll_p99_s: float | None
     full_pages: int
     reconnects: int
+    fast_polls: int
+    woken_polls: int
+    events_after_wakeup: int
+    poll_delay_s: float
+    """The wait before the next timed poll: the fast interval while events flow, else the configured one."""
+    listener_connected: bool | None
+    """None: no LISTEN (not PostgreSQL)."""
+    listener_reconnects: int
+    notifications: int
 
 
 class LiveStream:
-    def __init__(self, poller: Poller, hub: Hub):
+    def __init__(self, poller: Poller, hub: Hub, listener: Listener | None = None):
         self._poller = poller
         self._hub = hub
+        self._listener = listener
+
+    async def run(self) -> None:
+        """The poller, and the LISTEN connection that wakes it (PostgreSQL), until cancelled."""
+        if self._listener is None:
+            await self._poller.run()
+            return
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._poller.run(), name="poller")
+            group.create_task(self._listener.run(), name="listener")
 
     def new_client(self) -> Client:
         return self._hub.new_client()
@@ -81,7 +102,7 @@ class LiveStream:
         return self._poller.health.healthy
 
     def status(self) -> StreamStatus:
-        poller, hub = self._poller, self._hub
+        poller, hub, listener = self._poller, self._hub, self._listener
         health, metrics, gaps = poller.health, poller.metrics, poller.gaps
         return StreamStatus(
             started=poller.cursor.started,
@@ -104,4 +125,11 @@ class LiveStream:
             poll_p99_s=metrics.p99(),
             full_pages=metrics.full_pages,
             reconnects=metrics.reconnects,
+            fast_polls=metrics.fast_polls,
+            woken_polls=metrics.woken_polls,
+            events_after_wakeup=metrics.events_after_wakeup,
+            poll_delay_s=poller.pace.delay(),
+            listener_connected=None if listener is None else listener.metrics.connected,
+            listener_reconnects=0 if listener is None else listener.metrics.reconnects,
+            notifications=0 if listener is None else listener.metrics.notifications,
         )

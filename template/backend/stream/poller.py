@@ -8,6 +8,11 @@ resume from.
 
 Until the poller has read the head of ``db_events`` after a start it has no
 position: :meth:`Poller.resume_point` is ``None`` and nobody may claim a head.
+
+When to poll (:class:`Pace`): at once after a full page; every ``fast_s``
+while events flow; back at ``interval_s`` after ``idle_after`` empty polls in a
+row. :meth:`Poller.wake` (PostgreSQL's NOTIFY, see db/listener.py) cuts any
+wait short; the timer stays, so a lost notification only delays.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ log = logging.getLogger("dashboard.poller")
 
 STARTUP_SCAN = 10_000
 """At startup, ids this far below the head are checked for gaps (transactions in flight)."""
+
+WAKE_MIN_GAP_S = 0.01
+"""Woken polls start at least this long after the previous poll began (see ``Poller._wait``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +64,48 @@ class PollerHealth:
 
 
 @dataclass(slots=True)
+class Pace:
+    """How long to wait before the next poll: fast while events flow, slow when idle.
+
+    An empty poll costs about 0.1 ms, so polling every ``fast_s`` for a while
+    after the last event is cheap, and an event in that while waits at most
+    ``fast_s`` instead of ``interval_s``. More polls while events flow means
+    more, smaller messages per client: that is where the extra CPU goes
+    (docs/benchmarks.md).
+    """
+
+    interval_s: float
+    """The configured (idle) interval."""
+    fast_s: float
+    idle_after: int
+    """Empty polls in a row after which the pace falls back to ``interval_s``."""
+    empty_in_row: int = 0
+
+    def __post_init__(self) -> None:
+        self.fast_s = min(self.fast_s, self.interval_s)
+        # Start idle: nothing has flowed yet.
+        self.empty_in_row = self.idle_after
+
+    def after_poll(self, events: int) -> None:
+        self.empty_in_row = 0 if events else self.empty_in_row + 1
+
+    @property
+    def fast(self) -> bool:
+        return self.empty_in_row < self.idle_after
+
+    def delay(self) -> float:
+        return self.fast_s if self.fast else self.interval_s
+
+
+@dataclass(slots=True)
 class PollerMetrics:
     polls: int = 0
+    fast_polls: int = 0
+    """Polls started by the fast timer (events were flowing)."""
+    woken_polls: int = 0
+    """Polls started by a wake-up (a NOTIFY) before their timer ran out."""
+    events_after_wakeup: int = 0
+    """Events delivered by polls that a wake-up started."""
     events_polled: int = 0
     poll_seconds_total: float = 0.0
     reconnects: int = 0
@@ -94,9 +142,12 @@ class Poller:
         page_size: int,
         publish: Publisher,
         page_chars: int = PAGE_CHARS,
+        fast_interval_s: float | None = None,
+        idle_after: int = 25,
     ):
         self.store = store
         self.interval_s = interval_s
+        self.pace = Pace(interval_s, interval_s if fast_interval_s is None else fast_interval_s, idle_after)
         self.page_size = page_size
         self.page_chars = page_chars
         self.publish = publish
@@ -105,6 +156,11 @@ class Poller:
         self.health = PollerHealth()
         self.metrics = PollerMetrics()
         self._started = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Poll now instead of at the end of the current wait (called from the event loop's thread)."""
+        self._wake.set()
 
     # -- what subscribers need, read synchronously ----------------------------------
 
@@ -197,9 +253,28 @@ class Poller:
         self.health.last_error = None
         self.health.last_poll_at = time.monotonic()
 
+    async def _wait(self, polled_at: float) -> str:
+        """Wait for the pace's delay or a wake-up, whichever comes first; say which.
+
+        A wake-up polls no sooner than WAKE_MIN_GAP_S after the last poll began:
+        at 1,000 commits/s every commit notifies, and one poll per commit would
+        spend the CPU on polls instead of on events.
+        """
+        delay = self.pace.delay()
+        fast = self.pace.fast
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except TimeoutError:
+            return "fast" if fast else "timer"
+        gap = WAKE_MIN_GAP_S - (time.monotonic() - polled_at)
+        if gap > 0:
+            await asyncio.sleep(gap)
+        return "wake"
+
     async def run(self) -> None:
         """Poll forever; reconnect with backoff whenever the database goes away."""
         backoff = 0.5
+        reason = "timer"
         while True:
             try:
                 if not self.store.db.connected:
@@ -207,12 +282,25 @@ class Poller:
                     self.metrics.reconnects += 1
                 if not self.cursor.started:
                     await self.start_at_head()
+                # Cleared before the poll: a notification arriving during it polls again.
+                self._wake.clear()
+                polled_at = time.monotonic()
+                polled = self.metrics.events_polled
                 more = await self.poll_once()
+                events = self.metrics.events_polled - polled
+                self.pace.after_poll(events)
+                if reason == "wake":
+                    self.metrics.events_after_wakeup += events
                 backoff = 0.5
                 if more:
                     self.metrics.full_pages += 1
+                    reason = "more"
                     continue  # the next page is waiting
-                await asyncio.sleep(self.interval_s)
+                reason = await self._wait(polled_at)
+                if reason == "wake":
+                    self.metrics.woken_polls += 1
+                elif reason == "fast":
+                    self.metrics.fast_polls += 1
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - any driver error means: reconnect
