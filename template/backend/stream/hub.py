@@ -4,6 +4,12 @@ A queue is bounded in bytes (``CLIENT_QUEUE_BYTES``), not in messages, so large
 events cannot make a slow client hoard memory. A client that falls that far
 behind is disconnected (close code 1013, "try again later") instead of slowing
 anyone else down: publishing never waits on a client.
+
+"That far behind" is the backlog a new batch finds: a batch (one poll's page,
+at most event_store.PAGE_CHARS) is queued whole when the client has at most
+``CLIENT_QUEUE_BYTES`` still unsent, so a client that reads is never closed
+because one poll brought a burst larger than its queue; a client's memory
+stays under its limit plus one page.
 """
 
 from __future__ import annotations
@@ -27,17 +33,16 @@ class Client:
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, message: str) -> bool:
-        """Queue ``message``; False (and ``overflowed`` set) when the client is too far behind."""
+    def offer(self, messages: list[str]) -> bool:
+        """Queue a batch; False (and ``overflowed`` set) when the client is too far behind to take it."""
         if self.overflowed.is_set():
             return False
-        size = sys.getsizeof(message)
-        # One message always fits in an empty queue, so a large event alone never overflows it.
-        if self.messages and self.queued_bytes + size > self.limit_bytes:
+        if self.queued_bytes > self.limit_bytes:
             self.overflowed.set()
             return False
-        self.messages.append(message)
-        self.queued_bytes += size
+        for message in messages:
+            self.messages.append(message)
+            self.queued_bytes += sys.getsizeof(message)
         self._arrived.set()
         return True
 
@@ -79,18 +84,17 @@ class Hub:
         messages = list(protocol.events_messages(events, resume_after))
         self.events_published += len(events)
         for client in tuple(self.clients):
-            for message in messages:
-                if not client.offer(message):
-                    # Dropped at once: no more queueing for it while its
-                    # connection is being closed (and counted there).
-                    self.clients.discard(client)
-                    break
-                self.messages_queued += 1
+            if not client.offer(messages):
+                # Dropped at once: no more queueing for it while its
+                # connection is being closed (and counted there).
+                self.clients.discard(client)
+                continue
+            self.messages_queued += len(messages)
 
     def broadcast(self, message: str) -> None:
         """One control message (an alert change) to every client, on the same terms as events."""
         for client in tuple(self.clients):
-            if not client.offer(message):
+            if not client.offer([message]):
                 self.clients.discard(client)
                 continue
             self.messages_queued += 1

@@ -181,4 +181,4 @@ class _Connection:
                 continue  # binary frames mean nothing here
             is_ping, ping_id = protocol.client_ping_id(text)
             if is_ping:
-                self.client.offer(protocol.pong(ping_id))
+                self.client.offer([protocol.pong(ping_id)])

@@ -69,15 +69,17 @@ def test_groups_stay_within_the_budget() -> None:
     assert [[r.id for r in g] for g in groups] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10], [11]]
 
 
-async def test_a_client_queue_counts_bytes() -> None:
+async def test_a_client_queue_counts_bytes_and_takes_a_batch_whole() -> None:
     client = Client(limit_bytes=100_000)
-    assert client.offer("x" * 150_000)  # one message always fits an empty queue
-    assert not client.offer("y")
+    assert client.offer(["x" * 150_000])  # a batch always fits an empty queue
+    assert not client.offer(["y"])  # 150 kB still unsent: too far behind
     assert client.overflowed.is_set()
+    assert not client.offer([])  # and closed for good
     small = Client(limit_bytes=100_000)
-    for _ in range(9):
-        assert small.offer("z" * 10_000)
-    assert not small.offer("z" * 10_000)
+    assert small.offer(["z" * 10_000] * 9)
+    # 90 kB behind: a burst from one poll is taken whole, the client was keeping up.
+    assert small.offer(["z" * 10_000] * 20)
+    assert not small.offer(["z"])  # 290 kB behind when the next batch comes
     assert await small.next(0.01) == "z" * 10_000
 
 
