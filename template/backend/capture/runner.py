@@ -29,8 +29,9 @@ APPLY_FILES = ("001_db_events.sql", "002_triggers.sql")
 DROP_FILE = "drop.sql"
 NOTIFY_FILE = "003_notify.sql"
 """PostgreSQL only, with ``--notify``: the NOTIFY trigger on db_events that wakes the poller."""
+NOTIFY_TRIGGER = "db_events_notify"
 NOTIFY_REMOVAL = (
-    "DROP TRIGGER IF EXISTS db_events_notify ON db_events",
+    f"DROP TRIGGER IF EXISTS {NOTIFY_TRIGGER} ON db_events",
     "DROP FUNCTION IF EXISTS db_events_notify()",
 )
 """Runs instead of NOTIFY_FILE when ``--notify`` is not given (no-ops when it was never installed)."""
@@ -182,10 +183,13 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
             for statement in (statements[name] + (upgrade if name == APPLY_FILES[0] else []))
         ]
         cleanup = await stale_object_drops(db, model, drop=drop, current=current)
-        if not drop and not notify and db.sql.family == "postgresql":
-            cleanup += [Statement("removal of the NOTIFY trigger (no --notify)", sql) for sql in NOTIFY_REMOVAL]
+        notify_removal: list[Statement] = []
+        remove_notify = not drop and not notify and db.sql.family == "postgresql"
+        if remove_notify and any(trigger.name == NOTIFY_TRIGGER for trigger in await existing_triggers(db)):
+            source = "removal of the NOTIFY trigger (no --notify)"
+            notify_removal = [Statement(source, sql) for sql in NOTIFY_REMOVAL]
         # On --drop our leftovers go first, before the tables they hang on.
-        statements_run = cleanup + ordered if drop else ordered + cleanup
+        statements_run = cleanup + ordered if drop else ordered + cleanup + notify_removal
         try:
             await db.run_script([statement.sql for statement in statements_run], lock_name=LOCK_NAME)
         except StatementFailed as failure:
@@ -197,6 +201,7 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
         return f"removed change capture from {target.display} (db_events, {len(cleanup)} triggers and functions)"
     triggers = sum(len(entity.triggers) for entity in model.entities)
     cleaned = f"; dropped {len(cleanup)} left over from removed entities or events" if cleanup else ""
+    cleaned += "; removed the NOTIFY trigger (install it with --notify)" if notify_removal else ""
     return (
         f"installed change capture on {target.display} ({len(model.entities)} entities, {triggers} triggers{cleaned})"
     )
