@@ -230,22 +230,25 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
 ]
 
 
-def _prepared(tmp_path: Path, mutate: Mutation) -> Path:
+def _prepared(tmp_path: Path, mutate: Mutation, source: Path = TPCH) -> Path:
     folder = tmp_path / "entities"
-    shutil.copytree(TPCH, folder)
+    shutil.copytree(source, folder)
     mutate(folder)
     return folder
 
 
-@pytest.mark.parametrize(("mutate", "fragments"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_model_error_names_file_and_key(tmp_path: Path, mutate: Mutation, fragments: tuple[str, ...]) -> None:
-    folder = _prepared(tmp_path, mutate)
+def _assert_one_model_error(folder: Path, fragments: tuple[str, ...]) -> None:
     with pytest.raises(ModelError) as caught:
         load_project(folder)
     message = str(caught.value)
     assert "\n" not in message
     for fragment in fragments:
-        assert fragment in message
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize(("mutate", "fragments"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_model_error_names_file_and_key(tmp_path: Path, mutate: Mutation, fragments: tuple[str, ...]) -> None:
+    _assert_one_model_error(_prepared(tmp_path, mutate), fragments)
 
 
 def test_missing_folder_is_named(tmp_path: Path) -> None:
@@ -508,22 +511,9 @@ V1_CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
 ]
 
 
-def _prepared_v1(tmp_path: Path, mutate: Mutation) -> Path:
-    folder = tmp_path / "entities"
-    shutil.copytree(V1_STAGING, folder)
-    mutate(folder)
-    return folder
-
-
 @pytest.mark.parametrize(("mutate", "fragments"), [c[1:] for c in V1_CASES], ids=[c[0] for c in V1_CASES])
 def test_v1_error_names_file_and_key(tmp_path: Path, mutate: Mutation, fragments: tuple[str, ...]) -> None:
-    folder = _prepared_v1(tmp_path, mutate)
-    with pytest.raises(ModelError) as caught:
-        load_project(folder)
-    message = str(caught.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
+    _assert_one_model_error(_prepared(tmp_path, mutate, V1_STAGING), fragments)
 
 
 def test_a_folder_with_nothing_persisted_names_every_skipped_entity(tmp_path: Path) -> None:
@@ -541,7 +531,7 @@ def test_copier_copy_of_bad_v1_input_stops_with_one_line_and_writes_nothing(
     template_repo: Path, tmp_path: Path
 ) -> None:
     _, mutate, fragments = next(c for c in V1_CASES if c[0] == "max-length-not-a-number")
-    folder = _prepared_v1(tmp_path, mutate)
+    folder = _prepared(tmp_path, mutate, V1_STAGING)
     destination = tmp_path / "project"
     result = copier_cli(
         "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
