@@ -8,7 +8,6 @@ to loopback ports: ``listen 80`` and ``backend:8000`` are compose names.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,8 +21,8 @@ from websockets.exceptions import InvalidStatus
 
 from tests.support.backend_server import BackendServer, free_port
 from tests.support.databases import TestDatabase
+from tests.support.load_balancer import NGINX, nginx_command
 
-NGINX = "/usr/sbin/nginx"
 TOKEN = "s3cret-token-of-32-characters-ok"
 
 
@@ -40,24 +39,7 @@ def nginx_in_front(project: Path, backend: BackendServer, dist: Path, work: Path
     ):
         assert shipped in site, shipped
         site = site.replace(shipped, here)
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "site.conf").write_text(site)
-    temp_paths = "".join(
-        f"    {kind}_temp_path {work / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (work / "nginx.conf").write_text(
-        # As root, workers would switch to "nobody", who cannot read pytest's private temp folders.
-        ("user root;\n" if os.geteuid() == 0 else "")
-        + f"worker_processes 1;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} info;\n"
-        "events {}\n"
-        "http {\n"
-        "    include /etc/nginx/mime.types;\n"
-        f"    access_log {work / 'access.log'};\n"
-        f"{temp_paths}"
-        f"    include {work / 'site.conf'};\n"
-        "}\n"
-    )
-    command = [NGINX, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"]
+    command = [*nginx_command(site, work), "-g", "daemon off;"]
     checked = subprocess.run([*command[:-2], "-t"], capture_output=True, text=True, timeout=30, check=False)
     assert checked.returncode == 0, checked.stderr
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
