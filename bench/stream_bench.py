@@ -105,6 +105,9 @@ class Result:
     first_quarter_p50: float = 0.0
     middle_quarter_p50: float = 0.0
     last_quarter_p50: float = 0.0
+    passed_over: int = 0
+    """PostgreSQL: rows a client never got though it got a later event (higher db_events id): lost for good
+    to a cursor that only moves forward, not merely late. The most of any client."""
     cpu_per_1000_delivered: float = 0.0
     """CPU seconds per 1,000 events the worst client received (a backend that falls behind sends fewer)."""
     load_1min: float = 0.0
@@ -281,6 +284,10 @@ async def run_case(
         for client in clients:
             assert client.task is not None
             client.task.cancel()
+        # Both backends' db_events hold the row as JSON in payload, keyed by the order key.
+        event_ids: dict[str, int] = {}
+        if case.database == "postgresql":
+            event_ids = dict(db.query("SELECT payload->>'order_key', id FROM db_events"))
     result.load_1min = os.getloadavg()[0]
     result.committed = len(committed)
     result.achieved_rate = len(committed) / elapsed
@@ -289,6 +296,9 @@ async def run_case(
     for client in clients:
         fractions.append(sum(1 for key in committed if key in client.received) / max(1, len(committed)))
         result.duplicates += client.duplicates
+        newest = max((event_ids[key] for key in client.received if key in event_ids), default=0)
+        missed = sum(1 for key in committed if key not in client.received and event_ids.get(key, newest) < newest)
+        result.passed_over = max(result.passed_over, missed)
         latencies.extend((client.received[k] - t) * 1000 for k, t in committed.items() if k in client.received)
     result.latencies_ms = latencies
     result.p50_ms = _percentile(latencies, 0.5)
@@ -317,6 +327,7 @@ def _median_result(runs: list[Result]) -> Result:
     merged.achieved_rate = median(lambda r: r.achieved_rate)
     merged.delivered_fraction = min(r.delivered_fraction for r in runs)
     merged.duplicates = sum(r.duplicates for r in runs)
+    merged.passed_over = sum(r.passed_over for r in runs)
     merged.cpu_per_1000 = median(lambda r: r.cpu_per_1000)
     merged.cpu_cores = median(lambda r: r.cpu_cores)
     merged.peak_rss_mb = median(lambda r: r.peak_rss_mb)
@@ -465,28 +476,34 @@ def _ms(value: float) -> str:
 
 def render_peers(results: list[Result], seconds: float, runs: int, commit: str) -> str:
     """Ours and nomnom's side by side, case by case."""
-    of_runs = f" Medians of {runs} interleaved runs per row (delivered: the lowest)." if runs > 1 else ""
+    of_runs = (
+        f" Medians of {runs} interleaved runs per row (delivered: the lowest; duplicates, passed over: the sum)."
+        if runs > 1
+        else ""
+    )
     lines = [
         f"Machine: {_machine()}. nomnom: scie-nz/nomnom at {commit[:12]}, config/examples/tpch/dashboard, "
         f"FastAPI backend run unchanged (bench/peers/nomnom.py). Each run: {IDLE_SECONDS:.0f} s idle, "
         f"{seconds:.0f} s of inserts from 4 writers (one row per transaction), then up to 30 s to drain, "
         f"for both.{of_runs}",
         "Delivered: the lowest fraction of committed rows a client received by the end of the drain. "
+        "Passed over: rows a client never received though it received a later event (higher db_events id), "
+        "lost for good to a cursor that only moves forward (the most of any client; the sum over runs). "
         "Latency: COMMIT returning in the writer to the client receiving the row, over the rows received. "
         "CPU per 1,000 events: the backend process's CPU from the first insert to the end of the drain, "
         "per 1,000 rows the worst client received; Backend CPU (cores): the same per wall second. "
         "Load: the machine's 1-minute load average after the run.",
         "",
-        "| Inserts/s x clients | Backend | Inserts/s achieved | Delivered | Duplicates | p50 ms | p99 ms "
+        "| Inserts/s x clients | Backend | Inserts/s achieved | Delivered | Passed over | Duplicates | p50 ms | p99 ms "
         "| CPU s / 1,000 events | Backend CPU (cores) | Peak RSS MB | p50 first / middle / last quarter ms "
         "| Load (1 min) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         c = r.case
         lines.append(
             f"| {c.rate}/s x {c.clients} | {'nomnom (FastAPI)' if c.peer == 'nomnom' else 'this template'} "
-            f"| {r.achieved_rate:.0f} | {r.delivered_fraction:.2%} | {r.duplicates} "
+            f"| {r.achieved_rate:.0f} | {r.delivered_fraction:.2%} | {r.passed_over} | {r.duplicates} "
             f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
             f"| {r.cpu_per_1000_delivered:.3f} | {r.cpu_cores:.2f} | {r.peak_rss_mb:.0f} "
             f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
