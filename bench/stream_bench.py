@@ -108,6 +108,8 @@ class Result:
     passed_over: int = 0
     """PostgreSQL: rows a client never got though it got a later event (higher db_events id): lost for good
     to a cursor that only moves forward, not merely late. The most of any client."""
+    wait_per_s: float = 0.0
+    """Seconds the backend waited for a CPU per wall second (from the first insert to the end of the drain)."""
     cpu_per_1000_delivered: float = 0.0
     """CPU seconds per 1,000 events the worst client received (a backend that falls behind sends fewer)."""
     load_1min: float = 0.0
@@ -196,6 +198,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def _run_queue_wait_seconds(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat).
+
+    Beside its CPU time it says whether a backend was slow by itself or starved by the machine's load.
+    """
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+            continue
+    return total / 1e9
+
+
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -267,7 +283,7 @@ async def run_case(
         result.idle_cpu_cores = (_cpu_seconds(pid) - cpu_idle) / idle_for
         writers = Writers(db, case.rate, case.batch)
         polls_before = polls() if polls else math.nan
-        cpu_before = _cpu_seconds(pid)
+        cpu_before, wait_before = _cpu_seconds(pid), _run_queue_wait_seconds(pid)
         started = time.time()
         writers.start()
         await asyncio.sleep(seconds)
@@ -280,6 +296,7 @@ async def run_case(
             await asyncio.sleep(0.2)
         cpu = _cpu_seconds(pid) - cpu_before
         busy = time.time() - started  # the inserts and the drain: a backend that falls behind works on after
+        result.wait_per_s = (_run_queue_wait_seconds(pid) - wait_before) / busy
         result.peak_rss_mb = _peak_rss_mb(pid)
         for client in clients:
             assert client.task is not None
@@ -328,6 +345,7 @@ def _median_result(runs: list[Result]) -> Result:
     merged.delivered_fraction = min(r.delivered_fraction for r in runs)
     merged.duplicates = sum(r.duplicates for r in runs)
     merged.passed_over = sum(r.passed_over for r in runs)
+    merged.wait_per_s = median(lambda r: r.wait_per_s)
     merged.cpu_per_1000 = median(lambda r: r.cpu_per_1000)
     merged.cpu_cores = median(lambda r: r.cpu_cores)
     merged.peak_rss_mb = median(lambda r: r.peak_rss_mb)
@@ -392,6 +410,8 @@ class ManyClients:
     p99_ms: float = 0.0
     quarters: tuple[float, float, float] = (0.0, 0.0, 0.0)
     cpu_cores: float = 0.0
+    wait_per_s: float = 0.0
+    """Seconds the backend waited for a CPU per wall second of inserts."""
     cpu_per_1000: float = 0.0
     peak_rss_mb: float = 0.0
     load_1min: float = 0.0
@@ -432,13 +452,14 @@ async def run_many_clients(
             result.connected += connected
         print(f"{result.connected} clients connected", flush=True)
         writers = Writers(db, rate, 1, threads=replica_bench.WRITERS)
-        cpu_before = _cpu_seconds(pid)
+        cpu_before, wait_before = _cpu_seconds(pid), _run_queue_wait_seconds(pid)
         started = time.time()
         writers.start()
         await asyncio.sleep(seconds)
         await asyncio.to_thread(writers.stop)
         elapsed = time.time() - started
         cpu = _cpu_seconds(pid) - cpu_before
+        result.wait_per_s = (_run_queue_wait_seconds(pid) - wait_before) / elapsed
         committed = dict(writers.committed_at)
         for pipe in pipes:
             pipe.send(("drain", len(committed), 30.0))
@@ -491,13 +512,15 @@ def render_peers(results: list[Result], seconds: float, runs: int, commit: str) 
         "lost for good to a cursor that only moves forward (the most of any client; the sum over runs). "
         "Latency: COMMIT returning in the writer to the client receiving the row, over the rows received. "
         "CPU per 1,000 events: the backend process's CPU from the first insert to the end of the drain, "
-        "per 1,000 rows the worst client received; Backend CPU (cores): the same per wall second. "
+        "per 1,000 rows the worst client received; Backend CPU (cores): the same per wall second; waited for a "
+        "CPU: the seconds its threads were runnable but not running, per wall second (/proc/<pid>/task/*/schedstat), "
+        "how much the machine's load starved it. "
         "Load: the machine's 1-minute load average after the run.",
         "",
         "| Inserts/s x clients | Backend | Inserts/s achieved | Delivered | Passed over | Duplicates | p50 ms | p99 ms "
-        "| CPU s / 1,000 events | Backend CPU (cores) | Peak RSS MB | p50 first / middle / last quarter ms "
-        "| Load (1 min) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| CPU s / 1,000 events | Backend CPU (cores) | Backend waited for a CPU (s/s) | Peak RSS MB "
+        "| p50 first / middle / last quarter ms | Load (1 min) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         c = r.case
@@ -505,7 +528,7 @@ def render_peers(results: list[Result], seconds: float, runs: int, commit: str) 
             f"| {c.rate}/s x {c.clients} | {'nomnom (FastAPI)' if c.peer == 'nomnom' else 'this template'} "
             f"| {r.achieved_rate:.0f} | {r.delivered_fraction:.2%} | {r.passed_over} | {r.duplicates} "
             f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
-            f"| {r.cpu_per_1000_delivered:.3f} | {r.cpu_cores:.2f} | {r.peak_rss_mb:.0f} "
+            f"| {r.cpu_per_1000_delivered:.3f} | {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.peak_rss_mb:.0f} "
             f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
             f"| {r.load_1min:.1f} |"
         )
@@ -513,16 +536,18 @@ def render_peers(results: list[Result], seconds: float, runs: int, commit: str) 
 
 
 def render_scale(many: list[ManyClients], batched: list[Result], seconds: float) -> str:
-    """The 1,000-client and the 5,000 inserts/s cases: every run, then the medians."""
+    """The 1,000-client and the 5,000 inserts/s cases: every run, then the medians per case."""
     lines = [
         f"Machine: {_machine()}. {seconds:.0f} s of inserts per run, then up to 30 s to drain. Adaptive pace "
         "(100 ms idle, 20 ms while events flow). Backend CPU: the uvicorn process's CPU time (/proc) per wall "
-        "second of inserts. Load: the machine's 1-minute load average after the run.",
+        "second (1,000 clients: of inserts; 5,000/s: of inserts and drain). Waited for a CPU: the seconds its "
+        "threads were runnable but not running, per wall second (/proc/<pid>/task/*/schedstat): how much the "
+        "machine's load starved it. Load: the machine's 1-minute load average after the run.",
         "",
         "| Case | Run | Inserts/s achieved | Clients connected | Delivered (worst client) | Duplicates | p50 ms "
-        "| p99 ms | p50 first / middle / last quarter ms | Backend CPU (cores) | CPU s / 1,000 events | Peak RSS MB "
-        "| Load (1 min) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| p99 ms | p50 first / middle / last quarter ms | Backend CPU (cores) | Backend waited for a CPU (s/s) "
+        "| CPU s / 1,000 events | Peak RSS MB | Load (1 min) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for number, m in enumerate(many, 1):
         q = m.quarters
@@ -530,42 +555,51 @@ def render_scale(many: list[ManyClients], batched: list[Result], seconds: float)
             f"| {m.rate}/s x {m.clients} clients ({m.processes} harness processes) | {number} "
             f"| {m.achieved_rate:.0f} | {m.connected} | {m.delivered_fraction:.2%} | {m.duplicates} "
             f"| {_ms(m.p50_ms)} | {_ms(m.p99_ms)} | {_ms(q[0])} / {_ms(q[1])} / {_ms(q[2])} | {m.cpu_cores:.2f} "
-            f"| {m.cpu_per_1000:.3f} | {m.peak_rss_mb:.0f} | {m.load_1min:.1f} |"
+            f"| {m.wait_per_s:.2f} | {m.cpu_per_1000:.3f} | {m.peak_rss_mb:.0f} | {m.load_1min:.1f} |"
         )
-    for number, r in enumerate(batched, 1):
-        c = r.case
-        lines.append(
-            f"| {c.rate}/s in {c.batch}-row transactions x {c.clients} client ({c.database}) | {number} "
-            f"| {r.achieved_rate:.0f} | {c.clients} | {r.delivered_fraction:.2%} | {r.duplicates} "
-            f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
-            f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
-            f"| {r.cpu_cores:.2f} | {r.cpu_per_1000:.3f} | {r.peak_rss_mb:.0f} | {r.load_1min:.1f} |"
-        )
-    if len(many) > 1 or len(batched) > 1:
+    by_database: dict[str, list[Result]] = {}
+    for r in batched:
+        by_database.setdefault(r.case.database, []).append(r)
+    for database_runs in by_database.values():
+        for number, r in enumerate(database_runs, 1):
+            c = r.case
+            lines.append(
+                f"| {c.rate}/s in {c.batch}-row transactions x {c.clients} client ({c.database}) | {number} "
+                f"| {r.achieved_rate:.0f} | {c.clients} | {r.delivered_fraction:.2%} | {r.duplicates} "
+                f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
+                f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
+                f"| {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.cpu_per_1000:.3f} | {r.peak_rss_mb:.0f} "
+                f"| {r.load_1min:.1f} |"
+            )
+    if len(many) > 1 or any(len(runs) > 1 for runs in by_database.values()):
         lines += ["", "Medians:", "",
-                  "| Case | Runs | Delivered (lowest) | Duplicates (sum) | p50 ms | p99 ms "
-                  "| p50 first / middle / last quarter ms | Backend CPU (cores) | Load (1 min) |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+                  "| Case | Runs | Inserts/s achieved | Delivered (lowest) | Duplicates (sum) | p50 ms | p99 ms "
+                  "| p50 first / middle / last quarter ms | Backend CPU (cores) | Backend waited for a CPU (s/s) "
+                  "| Load (1 min) |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
 
         def med(values: list[float]) -> str:
             return _ms(statistics.median(values)) if values else "-"
 
         if many:
             lines.append(
-                f"| {many[0].rate}/s x {many[0].clients} clients | {len(many)} "
+                f"| {many[0].rate}/s x {many[0].clients} clients (postgresql) | {len(many)} "
+                f"| {statistics.median(m.achieved_rate for m in many):.0f} "
                 f"| {min(m.delivered_fraction for m in many):.2%} | {sum(m.duplicates for m in many)} "
                 f"| {med([m.p50_ms for m in many])} | {med([m.p99_ms for m in many])} "
                 f"| {' / '.join(med([m.quarters[i] for m in many]) for i in range(3))} "
                 f"| {statistics.median(m.cpu_cores for m in many):.2f} "
+                f"| {statistics.median(m.wait_per_s for m in many):.2f} "
                 f"| {statistics.median(m.load_1min for m in many):.1f} |"
             )
-        if batched:
-            b = _median_result(batched)
+        for database, database_runs in by_database.items():
+            r = _median_result(database_runs)
             lines.append(
-                f"| {b.case.rate}/s in {b.case.batch}-row transactions | {len(batched)} "
-                f"| {b.delivered_fraction:.2%} | {b.duplicates} | {_ms(b.p50_ms)} | {_ms(b.p99_ms)} "
-                f"| {_ms(b.first_quarter_p50)} / {_ms(b.middle_quarter_p50)} / {_ms(b.last_quarter_p50)} "
-                f"| {b.cpu_cores:.2f} | {b.load_1min:.1f} |"
+                f"| {r.case.rate}/s in {r.case.batch}-row transactions ({database}) | {len(database_runs)} "
+                f"| {r.achieved_rate:.0f} | {r.delivered_fraction:.2%} | {r.duplicates} "
+                f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
+                f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
+                f"| {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.load_1min:.1f} |"
             )
     return "\n".join(lines) + "\n"
 
