@@ -17,10 +17,24 @@ and backend CPU of the idle backend, then the polls per second under load, show
 what the adaptive pace costs (``/metrics``: ``dashboard_polls_total``).
 
 With ``--runs N`` every case runs N times; the table shows the median of each
-figure (the lowest delivered fraction, the sum of duplicates).
+figure (the lowest delivered fraction, the sum of duplicates). Each case's
+1-minute load average is recorded beside its figures (the machine is shared).
+
+``--cases peers`` runs, on PostgreSQL, our backend and nomnom's generated
+dashboard backend (``bench/peers/nomnom.py``: how it is run unchanged, and what
+of it cannot run here) alternately in the same run, at 100/s x 1 client,
+1,000/s x 1 and 100/s x 100; ``--nomnom PATH`` (or ``NOMNOM_REPO``) names a
+clone of scie-nz/nomnom. Both get the same writers, clients and drain time.
+
+``--cases scale`` runs the remaining targets of issue 11 on PostgreSQL: 1,000
+clients at 1,000 inserts/s, spread over ``--processes`` harness processes
+(the client processes of ``bench/replica_bench.py``, against one backend, no
+load balancer) with the backend's CPU per wall second read from /proc; and
+5,000 inserts/s in 50-row transactions (one client), with the p50 latency of
+the first, middle and last quarter of the run (lag must not grow).
 
 Usage: python bench/stream_bench.py [--seconds 20] [--databases postgresql,mariadb,sqlite]
-       [--runs 3] [--cases all|targets]
+       [--runs 3] [--cases all|targets|compare|peers|scale] [--nomnom PATH] [--processes 4]
 Writes the results table to docs/benchmarks.md (between markers) and prints it.
 """
 
@@ -28,6 +42,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import multiprocessing
 import os
 import platform
 import re
@@ -37,6 +53,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from websockets.asyncio.client import connect  # noqa: E402
 
+from bench.peers import nomnom  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from tests.support.backend_server import BackendServer  # noqa: E402
 from tests.support.databases import TestDatabase, temporary_database  # noqa: E402
@@ -70,6 +88,8 @@ class Case:
     """PostgreSQL: migrate with --notify (the NOTIFY trigger wakes the poller on commit)."""
     fast_ms: int = 20
     """The pace while events flow; ``poll_ms`` gives the fixed interval of before issue 11."""
+    peer: str = ""
+    """"" for our backend, "nomnom" for nomnom's generated one (bench/peers/nomnom.py)."""
 
 
 @dataclass
@@ -83,7 +103,17 @@ class Result:
     cpu_cores: float = 0.0
     peak_rss_mb: float = 0.0
     first_quarter_p50: float = 0.0
+    middle_quarter_p50: float = 0.0
     last_quarter_p50: float = 0.0
+    passed_over: int = 0
+    """PostgreSQL: rows a client never got though it got a later event (higher db_events id): lost for good
+    to a cursor that only moves forward, not merely late. The most of any client."""
+    wait_per_s: float = 0.0
+    """Seconds the backend waited for a CPU per wall second (from the first insert to the end of the drain)."""
+    cpu_per_1000_delivered: float = 0.0
+    """CPU seconds per 1,000 events the worst client received (a backend that falls behind sends fewer)."""
+    load_1min: float = 0.0
+    """The machine's 1-minute load average at the end of the case."""
     achieved_rate: float = 0.0
     p50_ms: float = 0.0
     p99_ms: float = 0.0
@@ -137,20 +167,26 @@ class Writers:
                     time.sleep(delay)
 
 
+def our_keys(message: str) -> list[str]:
+    """The order keys in one of our messages (a batch of events)."""
+    return KEY.findall(message)
+
+
 class Client:
-    def __init__(self, url: str):
-        self.url = url
+    def __init__(self, url: str, keys: Callable[[str], list[str]] = our_keys, hello: bool = True):
+        self.url, self.keys, self.hello = url, keys, hello
         self.received: dict[str, float] = {}
         self.duplicates = 0
         self.task: asyncio.Task[None] | None = None
 
     async def run(self, ready: asyncio.Event) -> None:
         async with connect(self.url, max_size=None) as ws:
-            await ws.recv()  # hello
+            if self.hello:
+                await ws.recv()
             ready.set()
             async for message in ws:
                 now = time.time()
-                for key in KEY.findall(message if isinstance(message, str) else message.decode()):
+                for key in self.keys(message if isinstance(message, str) else message.decode()):
                     if key in self.received:
                         self.duplicates += 1
                     else:
@@ -160,6 +196,20 @@ class Client:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _run_queue_wait_seconds(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat).
+
+    Beside its CPU time it says whether a backend was slow by itself or starved by the machine's load.
+    """
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+            continue
+    return total / 1e9
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -176,49 +226,86 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-async def run_case(case: Case, project: Path, workdir: Path, seconds: float) -> Result:
+def _quarters(latencies: list[tuple[float, float]], start: float, end: float) -> tuple[float, float, float]:
+    """p50 latency of the rows committed in the first, middle and last quarter of the run from start to end.
+
+    ``latencies``: (commit time, ms) of the rows received. A quarter none of whose rows arrived is NaN.
+    """
+    span = end - start or 1.0
+
+    def p50(low: float, high: float) -> float:
+        inside = [ms for t, ms in latencies if low <= (t - start) / span <= high]
+        return statistics.median(inside) if inside else math.nan
+
+    return p50(0.0, 0.25), p50(0.375, 0.625), p50(0.75, 1.0)
+
+
+async def run_case(
+    case: Case, project: Path, workdir: Path, seconds: float, checkout: nomnom.Checkout | None = None
+) -> Result:
     result = Result(case)
-    with temporary_database(case.database, workdir) as db:
-        notify = ["--notify"] if case.notify else []
-        migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables", *notify,
-                                  env={"DATABASE_URL": db.url})  # fmt: skip
-        assert migrated.returncode == 0, migrated.stderr
-        server = BackendServer(project, db.url, POLL_INTERVAL_MS=str(case.poll_ms), CLIENT_QUEUE_BYTES=str(256 << 20),
-                               POLL_FAST_INTERVAL_MS=str(case.fast_ms))  # fmt: skip
-        server.start()
-        try:
+    polls: Callable[[], float] | None = None
+    with temporary_database(case.database, workdir) as db, ExitStack() as running:
+        if case.peer == "nomnom":
+            assert checkout is not None, "--nomnom: a clone of scie-nz/nomnom"
+            peer = running.enter_context(nomnom.serving(checkout, db, workdir / "nomnom-uvicorn.log"))
+            pid, url, keys, hello = peer.pid, peer.ws, nomnom.order_keys, peer.hello
+        else:
+            notify = ["--notify"] if case.notify else []
+            migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables", *notify,
+                                      env={"DATABASE_URL": db.url})  # fmt: skip
+            assert migrated.returncode == 0, migrated.stderr
+            server = BackendServer(
+                project,
+                db.url,
+                POLL_INTERVAL_MS=str(case.poll_ms),
+                CLIENT_QUEUE_BYTES=str(256 << 20),
+                POLL_FAST_INTERVAL_MS=str(case.fast_ms),
+            )
+            server.start()
+            running.callback(server.stop)
             assert server.process is not None
-            pid = server.process.pid
-            clients = [Client(server.ws) for _ in range(case.clients)]
-            readies = [asyncio.Event() for _ in clients]
-            for client, ready in zip(clients, readies, strict=True):
-                client.task = asyncio.create_task(client.run(ready))
-            await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 60)
-            polls_idle, cpu_idle, idle_from = server.metric("dashboard_polls_total"), _cpu_seconds(pid), time.time()
-            await asyncio.sleep(IDLE_SECONDS)
-            idle_for = time.time() - idle_from
-            result.idle_polls_per_s = (server.metric("dashboard_polls_total") - polls_idle) / idle_for
-            result.idle_cpu_cores = (_cpu_seconds(pid) - cpu_idle) / idle_for
-            writers = Writers(db, case.rate, case.batch)
-            polls_before = server.metric("dashboard_polls_total")
-            cpu_before = _cpu_seconds(pid)
-            started = time.time()
-            writers.start()
-            await asyncio.sleep(seconds)
-            await asyncio.to_thread(writers.stop)
-            elapsed = time.time() - started
-            result.active_polls_per_s = (server.metric("dashboard_polls_total") - polls_before) / elapsed
-            committed = dict(writers.committed_at)
+            pid, url, keys, hello = server.process.pid, server.ws, our_keys, True
+            polls = lambda: server.metric("dashboard_polls_total")  # noqa: E731
+        clients = [Client(url, keys, hello) for _ in range(case.clients)]
+        readies = [asyncio.Event() for _ in clients]
+        for client, ready in zip(clients, readies, strict=True):
+            client.task = asyncio.create_task(client.run(ready))
+        await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 60)
+        if case.peer == "nomnom":  # no hello: wait until its /api/health counts every client
             deadline = time.time() + 30
-            while time.time() < deadline and any(len(c.received) < len(committed) for c in clients):
-                await asyncio.sleep(0.2)
-            cpu = _cpu_seconds(pid) - cpu_before
-            result.peak_rss_mb = _peak_rss_mb(pid)
-            for client in clients:
-                assert client.task is not None
-                client.task.cancel()
-        finally:
-            server.stop()
+            while time.time() < deadline and await asyncio.to_thread(peer.connected_clients) < case.clients:
+                await asyncio.sleep(0.1)
+        polls_idle, cpu_idle, idle_from = polls() if polls else math.nan, _cpu_seconds(pid), time.time()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle_for = time.time() - idle_from
+        result.idle_polls_per_s = ((polls() if polls else math.nan) - polls_idle) / idle_for
+        result.idle_cpu_cores = (_cpu_seconds(pid) - cpu_idle) / idle_for
+        writers = Writers(db, case.rate, case.batch)
+        polls_before = polls() if polls else math.nan
+        cpu_before, wait_before = _cpu_seconds(pid), _run_queue_wait_seconds(pid)
+        started = time.time()
+        writers.start()
+        await asyncio.sleep(seconds)
+        await asyncio.to_thread(writers.stop)
+        elapsed = time.time() - started
+        result.active_polls_per_s = ((polls() if polls else math.nan) - polls_before) / elapsed
+        committed = dict(writers.committed_at)
+        deadline = time.time() + 30
+        while time.time() < deadline and any(len(c.received) < len(committed) for c in clients):
+            await asyncio.sleep(0.2)
+        cpu = _cpu_seconds(pid) - cpu_before
+        busy = time.time() - started  # the inserts and the drain: a backend that falls behind works on after
+        result.wait_per_s = (_run_queue_wait_seconds(pid) - wait_before) / busy
+        result.peak_rss_mb = _peak_rss_mb(pid)
+        for client in clients:
+            assert client.task is not None
+            client.task.cancel()
+        # Both backends' db_events hold the row as JSON in payload, keyed by the order key.
+        event_ids: dict[str, int] = {}
+        if case.database == "postgresql":
+            event_ids = dict(db.query("SELECT payload->>'order_key', id FROM db_events"))
+    result.load_1min = os.getloadavg()[0]
     result.committed = len(committed)
     result.achieved_rate = len(committed) / elapsed
     latencies: list[float] = []
@@ -226,19 +313,23 @@ async def run_case(case: Case, project: Path, workdir: Path, seconds: float) -> 
     for client in clients:
         fractions.append(sum(1 for key in committed if key in client.received) / max(1, len(committed)))
         result.duplicates += client.duplicates
+        newest = max((event_ids[key] for key in client.received if key in event_ids), default=0)
+        missed = sum(1 for key in committed if key not in client.received and event_ids.get(key, newest) < newest)
+        result.passed_over = max(result.passed_over, missed)
         latencies.extend((client.received[k] - t) * 1000 for k, t in committed.items() if k in client.received)
     result.latencies_ms = latencies
     result.p50_ms = _percentile(latencies, 0.5)
     result.p99_ms = _percentile(latencies, 0.99)
     result.delivered_fraction = min(fractions) if fractions else 0.0
     result.cpu_per_1000 = cpu / max(1, len(committed)) * 1000
-    result.cpu_cores = cpu / elapsed
-    ordered = sorted(committed.items(), key=lambda item: item[1])
-    quarter = max(1, len(ordered) // 4)
-    first, last = ordered[:quarter], ordered[-quarter:]
+    result.cpu_per_1000_delivered = cpu / max(1.0, result.delivered_fraction * len(committed)) * 1000
+    result.cpu_cores = cpu / busy
     reference = clients[0].received
-    result.first_quarter_p50 = statistics.median((reference[k] - t) * 1000 for k, t in first if k in reference)
-    result.last_quarter_p50 = statistics.median((reference[k] - t) * 1000 for k, t in last if k in reference)
+    result.first_quarter_p50, result.middle_quarter_p50, result.last_quarter_p50 = _quarters(
+        [(t, (reference[k] - t) * 1000) for k, t in committed.items() if k in reference],
+        min(committed.values(), default=0.0),
+        max(committed.values(), default=0.0),
+    )
     return result
 
 
@@ -253,11 +344,16 @@ def _median_result(runs: list[Result]) -> Result:
     merged.achieved_rate = median(lambda r: r.achieved_rate)
     merged.delivered_fraction = min(r.delivered_fraction for r in runs)
     merged.duplicates = sum(r.duplicates for r in runs)
+    merged.passed_over = sum(r.passed_over for r in runs)
+    merged.wait_per_s = median(lambda r: r.wait_per_s)
     merged.cpu_per_1000 = median(lambda r: r.cpu_per_1000)
     merged.cpu_cores = median(lambda r: r.cpu_cores)
     merged.peak_rss_mb = median(lambda r: r.peak_rss_mb)
     merged.first_quarter_p50 = median(lambda r: r.first_quarter_p50)
+    merged.middle_quarter_p50 = median(lambda r: r.middle_quarter_p50)
     merged.last_quarter_p50 = median(lambda r: r.last_quarter_p50)
+    merged.cpu_per_1000_delivered = median(lambda r: r.cpu_per_1000_delivered)
+    merged.load_1min = median(lambda r: r.load_1min)
     merged.idle_polls_per_s = median(lambda r: r.idle_polls_per_s)
     merged.idle_cpu_cores = median(lambda r: r.idle_cpu_cores)
     merged.active_polls_per_s = median(lambda r: r.active_polls_per_s)
@@ -298,6 +394,216 @@ def render(results: list[Result], seconds: float, runs: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass
+class ManyClients:
+    """One run of the 1,000-client case: clients in several harness processes, one backend."""
+
+    clients: int
+    processes: int
+    rate: int
+    connected: int = 0
+    committed: int = 0
+    achieved_rate: float = 0.0
+    delivered_fraction: float = 0.0
+    duplicates: int = 0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    quarters: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    cpu_cores: float = 0.0
+    wait_per_s: float = 0.0
+    """Seconds the backend waited for a CPU per wall second of inserts."""
+    cpu_per_1000: float = 0.0
+    peak_rss_mb: float = 0.0
+    load_1min: float = 0.0
+
+
+async def run_many_clients(
+    project: Path, workdir: Path, seconds: float, clients: int, processes: int, rate: int
+) -> ManyClients:
+    """``clients`` WebSocket clients over ``processes`` harness processes (replica_bench's), one backend."""
+    from bench import replica_bench  # here: replica_bench imports this module
+
+    result = ManyClients(clients, processes, rate)
+    capacity = int(rate * seconds * 2) + 1000
+    context = multiprocessing.get_context("spawn")
+    with temporary_database("postgresql", workdir) as db, ExitStack() as running:
+        migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables",
+                                  env={"DATABASE_URL": db.url})  # fmt: skip
+        assert migrated.returncode == 0, migrated.stderr
+        server = BackendServer(project, db.url, POLL_INTERVAL_MS="100", CLIENT_QUEUE_BYTES=str(256 << 20))
+        server.start()
+        running.callback(server.stop)
+        assert server.process is not None
+        pid = server.process.pid
+        shares = [clients // processes + (i < clients % processes) for i in range(processes)]
+        pipes = []
+        workers = []
+        for share in shares:
+            mine, theirs = context.Pipe()
+            worker = context.Process(  # daemon: ends with this script, whatever happens to it
+                target=replica_bench._harness_process, args=(server.ws, share, capacity, theirs), daemon=True
+            )
+            worker.start()
+            running.callback(worker.join, 30)
+            pipes.append(mine)
+            workers.append(worker)
+        for pipe in pipes:
+            _, connected = await asyncio.to_thread(pipe.recv)
+            result.connected += connected
+        print(f"{result.connected} clients connected", flush=True)
+        writers = Writers(db, rate, 1, threads=replica_bench.WRITERS)
+        cpu_before, wait_before = _cpu_seconds(pid), _run_queue_wait_seconds(pid)
+        started = time.time()
+        writers.start()
+        await asyncio.sleep(seconds)
+        await asyncio.to_thread(writers.stop)
+        elapsed = time.time() - started
+        cpu = _cpu_seconds(pid) - cpu_before
+        result.wait_per_s = (_run_queue_wait_seconds(pid) - wait_before) / elapsed
+        committed = dict(writers.committed_at)
+        for pipe in pipes:
+            pipe.send(("drain", len(committed), 30.0))
+        reports: list[replica_bench.HarnessReport] = [await asyncio.to_thread(pipe.recv) for pipe in pipes]
+        result.peak_rss_mb = _peak_rss_mb(pid)
+    result.load_1min = os.getloadavg()[0]
+    result.committed = len(committed)
+    result.achieved_rate = len(committed) / elapsed
+    result.cpu_cores = cpu / elapsed  # over the inserts only: the drain is the harness catching up
+    result.cpu_per_1000 = cpu / max(1, len(committed)) * 1000
+    delivered = [count for report in reports for count in report.delivered]
+    result.delivered_fraction = min(delivered) / max(1, len(committed)) if delivered else 0.0
+    result.duplicates = sum(report.duplicates for report in reports)
+    writers_n = replica_bench.WRITERS
+    committed_at = {int(seq) * writers_n + int(w): t for key, t in committed.items() for w, seq in [key[1:].split("-")]}
+    pairs = [(committed_at[index], (received - committed_at[index]) * 1000)
+             for report in reports for index, received in report.samples if index in committed_at]  # fmt: skip
+    latencies = [ms for _, ms in pairs]
+    result.p50_ms, result.p99_ms = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+    result.quarters = _quarters(pairs, min(committed.values(), default=0.0), max(committed.values(), default=0.0))
+    return result
+
+
+def _machine() -> str:
+    return (
+        f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
+        f"Python {platform.python_version()}, PostgreSQL on the same machine, stock settings"
+    )
+
+
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0f}"
+
+
+def render_peers(results: list[Result], seconds: float, runs: int, commit: str) -> str:
+    """Ours and nomnom's side by side, case by case."""
+    of_runs = (
+        f" Medians of {runs} interleaved runs per row (delivered: the lowest; duplicates, passed over: the sum)."
+        if runs > 1
+        else ""
+    )
+    lines = [
+        f"Machine: {_machine()}. nomnom: scie-nz/nomnom at {commit[:12]}, config/examples/tpch/dashboard, "
+        f"FastAPI backend run unchanged (bench/peers/nomnom.py). Each run: {IDLE_SECONDS:.0f} s idle, "
+        f"{seconds:.0f} s of inserts from 4 writers (one row per transaction), then up to 30 s to drain, "
+        f"for both.{of_runs}",
+        "Delivered: the lowest fraction of committed rows a client received by the end of the drain. "
+        "Passed over: rows a client never received though it received a later event (higher db_events id), "
+        "lost for good to a cursor that only moves forward (the most of any client; the sum over runs). "
+        "Latency: COMMIT returning in the writer to the client receiving the row, over the rows received. "
+        "CPU per 1,000 events: the backend process's CPU from the first insert to the end of the drain, "
+        "per 1,000 rows the worst client received; Backend CPU (cores): the same per wall second; waited for a "
+        "CPU: the seconds its threads were runnable but not running, per wall second (/proc/<pid>/task/*/schedstat), "
+        "how much the machine's load starved it. "
+        "Load: the machine's 1-minute load average after the run.",
+        "",
+        "| Inserts/s x clients | Backend | Inserts/s achieved | Delivered | Passed over | Duplicates | p50 ms | p99 ms "
+        "| CPU s / 1,000 events | Backend CPU (cores) | Backend waited for a CPU (s/s) | Peak RSS MB "
+        "| p50 first / middle / last quarter ms | Load (1 min) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        c = r.case
+        lines.append(
+            f"| {c.rate}/s x {c.clients} | {'nomnom (FastAPI)' if c.peer == 'nomnom' else 'this template'} "
+            f"| {r.achieved_rate:.0f} | {r.delivered_fraction:.2%} | {r.passed_over} | {r.duplicates} "
+            f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
+            f"| {r.cpu_per_1000_delivered:.3f} | {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.peak_rss_mb:.0f} "
+            f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
+            f"| {r.load_1min:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_scale(many: list[ManyClients], batched: list[Result], seconds: float) -> str:
+    """The 1,000-client and the 5,000 inserts/s cases: every run, then the medians per case."""
+    lines = [
+        f"Machine: {_machine()}. {seconds:.0f} s of inserts per run, then up to 30 s to drain. Adaptive pace "
+        "(100 ms idle, 20 ms while events flow). Backend CPU: the uvicorn process's CPU time (/proc) per wall "
+        "second (1,000 clients: of inserts; 5,000/s: of inserts and drain). Waited for a CPU: the seconds its "
+        "threads were runnable but not running, per wall second (/proc/<pid>/task/*/schedstat): how much the "
+        "machine's load starved it. Load: the machine's 1-minute load average after the run.",
+        "",
+        "| Case | Run | Inserts/s achieved | Clients connected | Delivered (worst client) | Duplicates | p50 ms "
+        "| p99 ms | p50 first / middle / last quarter ms | Backend CPU (cores) | Backend waited for a CPU (s/s) "
+        "| CPU s / 1,000 events | Peak RSS MB | Load (1 min) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for number, m in enumerate(many, 1):
+        q = m.quarters
+        lines.append(
+            f"| {m.rate}/s x {m.clients} clients ({m.processes} harness processes) | {number} "
+            f"| {m.achieved_rate:.0f} | {m.connected} | {m.delivered_fraction:.2%} | {m.duplicates} "
+            f"| {_ms(m.p50_ms)} | {_ms(m.p99_ms)} | {_ms(q[0])} / {_ms(q[1])} / {_ms(q[2])} | {m.cpu_cores:.2f} "
+            f"| {m.wait_per_s:.2f} | {m.cpu_per_1000:.3f} | {m.peak_rss_mb:.0f} | {m.load_1min:.1f} |"
+        )
+    by_database: dict[str, list[Result]] = {}
+    for r in batched:
+        by_database.setdefault(r.case.database, []).append(r)
+    for database_runs in by_database.values():
+        for number, r in enumerate(database_runs, 1):
+            c = r.case
+            lines.append(
+                f"| {c.rate}/s in {c.batch}-row transactions x {c.clients} client ({c.database}) | {number} "
+                f"| {r.achieved_rate:.0f} | {c.clients} | {r.delivered_fraction:.2%} | {r.duplicates} "
+                f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
+                f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
+                f"| {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.cpu_per_1000:.3f} | {r.peak_rss_mb:.0f} "
+                f"| {r.load_1min:.1f} |"
+            )
+    if len(many) > 1 or any(len(runs) > 1 for runs in by_database.values()):
+        lines += ["", "Medians:", "",
+                  "| Case | Runs | Inserts/s achieved | Delivered (lowest) | Duplicates (sum) | p50 ms | p99 ms "
+                  "| p50 first / middle / last quarter ms | Backend CPU (cores) | Backend waited for a CPU (s/s) "
+                  "| Load (1 min) |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+
+        def med(values: list[float]) -> str:
+            return _ms(statistics.median(values)) if values else "-"
+
+        if many:
+            lines.append(
+                f"| {many[0].rate}/s x {many[0].clients} clients (postgresql) | {len(many)} "
+                f"| {statistics.median(m.achieved_rate for m in many):.0f} "
+                f"| {min(m.delivered_fraction for m in many):.2%} | {sum(m.duplicates for m in many)} "
+                f"| {med([m.p50_ms for m in many])} | {med([m.p99_ms for m in many])} "
+                f"| {' / '.join(med([m.quarters[i] for m in many]) for i in range(3))} "
+                f"| {statistics.median(m.cpu_cores for m in many):.2f} "
+                f"| {statistics.median(m.wait_per_s for m in many):.2f} "
+                f"| {statistics.median(m.load_1min for m in many):.1f} |"
+            )
+        for database, database_runs in by_database.items():
+            r = _median_result(database_runs)
+            lines.append(
+                f"| {r.case.rate}/s in {r.case.batch}-row transactions ({database}) | {len(database_runs)} "
+                f"| {r.achieved_rate:.0f} | {r.delivered_fraction:.2%} | {r.duplicates} "
+                f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
+                f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
+                f"| {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.load_1min:.1f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=20)
@@ -305,15 +611,40 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per case; the table shows medians")
     parser.add_argument(
         "--cases",
-        choices=("all", "targets", "compare"),
+        choices=("all", "targets", "compare", "peers", "scale"),
         default="all",
-        help="targets: 1,000 inserts/s x 100 clients only; compare: the same beside the fixed 100 ms pace of before",
+        help="targets: 1,000 inserts/s x 100 clients only; compare: the same beside the fixed 100 ms pace of before; "
+        "peers: ours beside nomnom's backend (PostgreSQL); scale: 1,000 clients, and 5,000 inserts/s in 50-row "
+        "transactions",
     )
-    parser.add_argument("--section", default="stream-bench", help="the docs/benchmarks.md section to write")
+    parser.add_argument(
+        "--nomnom",
+        type=Path,
+        default=os.environ.get("NOMNOM_REPO"),
+        help="peers: a clone of scie-nz/nomnom (work tree or bare git dir); default $NOMNOM_REPO",
+    )
+    parser.add_argument("--clients", type=int, default=1000, help="scale: WebSocket clients of the first case")
+    parser.add_argument("--processes", type=int, default=4, help="scale: client harness processes")
+    parser.add_argument("--section", help="the docs/benchmarks.md section to write (default: one per --cases)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
     databases = args.databases.split(",")
-    if args.cases == "compare":
+    section = args.section or {"peers": "stream-bench-peers", "scale": "stream-bench-scale"}.get(
+        args.cases, "stream-bench"
+    )
+    if args.cases == "scale":
+        await scale(args, databases, section)
+        return
+    checkout = None
+    if args.cases == "peers":
+        if args.nomnom is None:
+            parser.error("--cases peers needs --nomnom PATH (or NOMNOM_REPO): a clone of scie-nz/nomnom")
+        checkout = nomnom.prepare(args.nomnom)
+        print(f"nomnom {checkout.commit} at {checkout.dashboard}, venv {checkout.python.parent.parent}", flush=True)
+        # Ours and nomnom's alternate, case by case, on PostgreSQL (the only database its example is generated for).
+        cases = [Case("postgresql", rate, clients, peer=peer)
+                 for rate, clients in ((100, 1), (1000, 1), (100, 100)) for peer in ("", "nomnom")]  # fmt: skip
+    elif args.cases == "compare":
         cases = [Case(database, 1000, 100, fast_ms=fast) for database in databases for fast in (100, 20)]
         cases += [Case("postgresql", 1000, 100, notify=True)] if "postgresql" in databases else []
     elif args.cases == "targets":
@@ -331,15 +662,45 @@ async def main() -> None:
         project = generate(snapshot_template(workdir / "template"), workdir / "project", TPCH)
         runs: dict[int, list[Result]] = {index: [] for index in range(len(cases))}
         # Runs interleave (every case once, then again), so load drifting on a shared machine spreads over all.
-        for _ in range(args.runs):
-            for index, case in enumerate(cases):
-                result = await run_case(case, project, workdir, args.seconds)
-                print(render([result], args.seconds).splitlines()[-1], f"load {os.getloadavg()[0]:.2f}", flush=True)
+        for round_number in range(args.runs):
+            order = list(enumerate(cases))
+            if args.cases == "peers" and round_number % 2:  # every other round nomnom's goes first in each pair
+                order = [order[i + 1 - j] for i in range(0, len(order), 2) for j in (0, 1)]
+            for index, case in order:
+                result = await run_case(case, project, workdir, args.seconds, checkout)
+                row = render_peers([result], args.seconds, 1, "") if checkout else render([result], args.seconds)
+                print(row.splitlines()[-1], f"load {os.getloadavg()[0]:.2f}", flush=True)
                 runs[index].append(result)
-    table = render([_median_result(runs[index]) for index in range(len(cases))], args.seconds, args.runs)
+    merged = [_median_result(runs[index]) for index in range(len(cases))]
+    if checkout is not None:
+        table = render_peers(merged, args.seconds, args.runs, checkout.commit)
+    else:
+        table = render(merged, args.seconds, args.runs)
     print(table)
     if not args.no_write:
-        write_section(args.section, table)
+        write_section(section, table)
+
+
+async def scale(args: argparse.Namespace, databases: list[str], section: str) -> None:
+    """The 1,000-client case (PostgreSQL) and the 5,000 inserts/s case (each database), interleaved."""
+    many: list[ManyClients] = []
+    batched: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        project = generate(snapshot_template(workdir / "template"), workdir / "project", TPCH)
+        for _ in range(args.runs):
+            if "postgresql" in databases:
+                m = await run_many_clients(project, workdir, args.seconds, args.clients, args.processes, 1000)
+                many.append(m)
+                print(render_scale([m], [], args.seconds).splitlines()[-1], flush=True)
+            for database in databases:
+                r = await run_case(Case(database, 5000, 1, batch=50), project, workdir, args.seconds)
+                batched.append(r)
+                print(render_scale([], [r], args.seconds).splitlines()[-1], flush=True)
+    table = render_scale(many, batched, args.seconds)
+    print(table)
+    if not args.no_write:
+        write_section(section, table)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Other projects' dashboard backends, driven by the same harness as ours (``bench/stream_bench.py --cases peers``)."""
