@@ -12,7 +12,9 @@ the real backend under uvicorn and times page requests through HTTP (httpx):
 - old: the first hour retained, oldest first;
 - middle + entity: the middle hour, ``entity=Customer`` (a quarter of the rows);
 - middle + q: the middle hour, ``q=FAILED`` (one row in 997: the text filter scans the hour);
-- histogram 24 h: ``/api/events/histogram`` over the last day (counted, not paged).
+- histogram 24 h: ``/api/events/histogram`` over the last day (counted, not paged);
+- baseline: the id mode that existed before (``?limit=500``, the newest 500), the
+  same read path without a time range: on a shared machine, compare side by side.
 
 Each case: a few warm-up requests, then ``--requests`` timed ones; p50 and p95.
 Target: p95 under 50 ms for a 500-event page.
@@ -25,6 +27,7 @@ Writes the table to docs/benchmarks.md (section ``history``) and prints it.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -82,6 +85,7 @@ def _cases(client: httpx.Client) -> list[tuple[str, str, dict[str, Any]]]:
     third = client.get("/api/events", params={**middle, "cursor": page["older"]}).json()
     assert third["older"] is not None, "fewer than 1,500 events in the middle hour: use a larger size"
     return [
+        ("baseline: id mode, newest 500", "/api/events", {"limit": 500}),
         ("recent (since=-15m)", "/api/events", {"since": "-15m"}),
         ("middle hour", "/api/events", middle),
         ("middle hour, 3rd page", "/api/events", {**middle, "cursor": third["older"]}),
@@ -106,7 +110,8 @@ def run(project: Path, workdir: Path, database: str, size: int, requests: int) -
         started = time.perf_counter()
         fill_events(db, size, SPAN_S)
         fill_s = time.perf_counter() - started
-        print(f"{database}: {size:,} events written in {fill_s:.0f} s", flush=True)
+        load = os.getloadavg()[0]
+        print(f"{database}: {size:,} events written in {fill_s:.0f} s (load average {load:.1f})", flush=True)
         with (
             BackendServer(project, db.url, RETENTION_DAYS="0") as server,
             httpx.Client(base_url=server.http, timeout=60) as client,
@@ -114,7 +119,7 @@ def run(project: Path, workdir: Path, database: str, size: int, requests: int) -
             for name, path, params in _cases(client):
                 p50, p95, count = _time(client, path, params, requests)
                 print(f"  {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({count} events)", flush=True)
-                rows.append([database, f"{size / 1e6:g}M", name, f"{p50:.1f}", f"{p95:.1f}", str(count)])
+                rows.append([database, f"{size / 1e6:g}M", name, f"{p50:.1f}", f"{p95:.1f}", str(count), f"{load:.1f}"])
     return rows
 
 
@@ -133,18 +138,26 @@ def main() -> None:
         for size in sizes:
             for database in args.databases.split(","):
                 rows += run(project, workdir, database, size, args.requests)
-    header = "| database | events | page | p50 ms | p95 ms | events in answer |\n|---|---|---|---|---|---|\n"
-    table = (
+                table = _table(rows, args.requests)  # written after each run: a long run stopped keeps what it has
+                if not args.no_write:
+                    write_section("history", table)
+    print(table)
+
+
+def _table(rows: list[list[str]], requests: int) -> str:
+    header = (
+        "| database | events | page | p50 ms | p95 ms | events in answer | load avg |\n|---|---|---|---|---|---|---|\n"
+    )
+    return (
         "## History pages (`bench/history_bench.py`)\n\n"
-        f"{platform.node()}, {args.requests} requests per case after {WARM_UP} warm-ups, one client, "
+        f"{platform.node()}, {requests} requests per case after {WARM_UP} warm-ups, one client, "
         "limit 500, events spread over six days. Target: p95 under 50 ms for a 500-event page "
-        "(the histogram and the text filter are scans of their range, shown for scale).\n\n"
+        "(the histogram and the text filter are scans of their range, shown for scale). "
+        "The load average (1 min, 2 cores) is the machine's when the cases started; the baseline "
+        "row is the id mode that existed before, through the same read path, for comparison.\n\n"
         + header
         + "".join(f"| {' | '.join(row)} |\n" for row in rows)
     )
-    print(table)
-    if not args.no_write:
-        write_section("history", table)
 
 
 if __name__ == "__main__":
