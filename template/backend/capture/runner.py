@@ -179,7 +179,9 @@ async def _time_index_upgrade(db: Database) -> tuple[list[str], list[str]]:
     if db.sql.family != "postgresql":
         return [], []
     indexes = {str(row["name"]): bool(row["valid"]) for row in await db.fetch_all(_EVENT_INDEXES)}
-    if not indexes:  # no db_events yet: 001_db_events.sql creates the table with its indexes
+    if OLD_TIME_INDEX not in indexes and indexes.get(TIME_INDEX) is not False:
+        # Not an install of an earlier version (none yet, or a table that is not ours):
+        # 001_db_events.sql creates what is missing, in the script's transaction.
         return [], []
     before: list[str] = []
     if indexes.get(TIME_INDEX) is False:  # a build that failed or was interrupted
