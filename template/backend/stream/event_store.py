@@ -24,7 +24,7 @@ _IN_LIST = 1000
 
 # Size of an event in the database, read without reading the payload itself
 # (PostgreSQL takes octet_length of a TOASTed value from its header).
-_SIZE = {
+EVENT_SIZE = {
     "postgresql": "octet_length(CAST(payload AS text)) + COALESCE(octet_length(CAST(changed_columns AS text)), 0) "
     "+ COALESCE(octet_length(CAST(old_values AS text)), 0)",
     "sqlite": "length(CAST(payload AS BLOB)) + COALESCE(length(CAST(changed_columns AS BLOB)), 0) "
@@ -75,6 +75,8 @@ class EventRef:
 
     id: int
     size: int
+    at: datetime | str | None = None
+    """History pages: ``created_at`` as the database holds it (SQLite: its text), for the cursors."""
 
 
 def within_budget(refs: Sequence[EventRef], budget: int) -> list[list[EventRef]]:
@@ -124,6 +126,10 @@ def _refs(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
     return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE) for row in rows]
 
 
+def refs_with_time(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
+    return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE, row["created_at"]) for row in rows]
+
+
 def _id_list(ids: Sequence[int]) -> str:
     # Integers only: safe to inline, and one statement whatever the count.
     return ",".join(str(int(i)) for i in ids)
@@ -136,7 +142,7 @@ class EventStore:
         # The JSON columns are read as text: the payload goes to the browsers as
         # is, without being parsed and encoded again.
         self._columns = db.sql.event_columns
-        self._size = _SIZE[self.family]
+        self._size = EVENT_SIZE[self.family]
         self._expired_through = _EXPIRED_THROUGH[self.family]
         self._delete_below = _DELETE_BELOW[self.family]
         self.deleting_below = 0
@@ -206,9 +212,13 @@ class EventStore:
         return found
 
     async def read(self, refs: Sequence[EventRef], budget: int = PAGE_CHARS) -> AsyncIterator[list[Event]]:
-        """The events of ``refs``, one group of at most ``budget`` characters at a time."""
+        """The events of ``refs`` in the order of ``refs``, one group of at most ``budget`` characters at a time."""
         for group in within_budget(refs, budget):
-            yield await self.by_ids([ref.id for ref in group])
+            events = await self.by_ids([ref.id for ref in group])
+            # by_ids reads in id order; history pages are in (created_at, id) order.
+            position = {ref.id: index for index, ref in enumerate(group)}
+            events.sort(key=lambda event: position[event.id])
+            yield events
 
     # -- bounds ---------------------------------------------------------------------
 
