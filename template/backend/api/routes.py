@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ..model import Entity
 from ..stream import protocol
 from ..stream.event_store import Event
+from ..stream.subscription import BadSubscription, parse_subscription
 from .dependencies import RuntimeDep, SignedIn, require_sign_in
 from .metrics import CONTENT_TYPE, render_metrics
 
@@ -89,8 +90,13 @@ async def events(
     before: Annotated[str | None, Query(description="the newest events with a smaller id")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     entity: Annotated[str | None, Query(max_length=100)] = None,
+    entities: Annotated[str | None, Query(description="comma-separated entity names (as /ws?entities=)")] = None,
+    types: Annotated[str | None, Query(description="comma-separated event types (as /ws?types=)")] = None,
 ) -> Response:
     """History of retained events. Without ``after``: the newest ``limit`` events.
+
+    ``entities`` / ``types`` filter as a WebSocket subscription does: a page that
+    widens its subscription fetches what it did not receive with them.
 
     Streamed page by page (at most ``PAGE_CHARS`` of events in memory), so large
     rows and concurrent requests cannot exhaust the server's memory.
@@ -101,12 +107,20 @@ async def events(
     if entity is not None and runtime.model.entity(entity) is None:
         known = ", ".join(e.name for e in runtime.model.entities)
         raise HTTPException(status_code=422, detail=f"unknown entity {entity!r} (known: {known})")
+    try:
+        wanted = parse_subscription(entities, types, [e.name for e in runtime.model.entities])
+    except BadSubscription as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
     store = runtime.store
     try:
         if after_id is not None:
-            refs = await store.refs_after(after_id, limit, before=before_id, entity=entity)
+            refs = await store.refs_after(
+                after_id, limit, before=before_id, entity=entity, entities=wanted.entities, types=wanted.types
+            )
         else:
-            refs = await store.refs_before(before_id, limit, entity=entity)
+            refs = await store.refs_before(
+                before_id, limit, entity=entity, entities=wanted.entities, types=wanted.types
+            )
         pages = store.read(refs)
         # The first page is read before the 200 goes out, so an outage answers 503.
         first: list[Event] = await anext(pages, [])
