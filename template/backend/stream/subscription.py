@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .event_store import Event
 
 EVENT_TYPES = ("insert", "update", "delete")
-MAX_PARAMETER_CHARS = 8192
+MAX_PARAMETER_CHARS = 6000
 """A subscription parameter longer than this is refused (a model's entity names fit many times over)."""
 MAX_CLOSE_REASON_BYTES = 123
 """RFC 6455: a close frame's reason is at most 123 bytes of UTF-8."""
