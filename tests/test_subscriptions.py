@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +26,7 @@ from backend.stream.subscription import EVERYTHING, Subscription
 
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase
+from tests.support.frontend import browser_page
 from tests.support.stream_client import StreamClient, assert_exactly_once_in_writer_order
 from tests.support.writers import WriterPool
 
@@ -156,8 +159,74 @@ async def test_bad_subscriptions_are_refused_with_their_value(tpch_project: Path
         assert "Traceback" not in server.log()
 
 
+def _order(db: TestDatabase, key: str) -> None:
+    row = {"order_key": key, "customer_key": "C-1", "order_status": "O", "total_price": 2.5, "order_date": "2024-05-01"}
+    db.insert("orders", row)
+
+
+def test_the_page_filter_narrows_the_socket_and_widening_backfills(
+    tpch_project: Path, built_frontend: Path, sqlite_db: TestDatabase
+) -> None:
+    frames: list[tuple[str, str]] = []  # (socket URL, frame)
+    with (
+        BackendServer(tpch_project, sqlite_db.url, POLL_INTERVAL_MS="100") as server,
+        browser_page(viewport={"width": 1400, "height": 1000}) as page,
+    ):
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append((ws.url, str(frame)))))
+        page.goto(server.http + "/")
+        live = page.get_by_test_id("connection-status").filter(has_text="Live")
+        live.wait_for(timeout=10_000)
+
+        def write(prefix: str) -> int:
+            """Five orders and five customers, one at a time; the bytes the page's socket got meanwhile."""
+            before = sum(len(frame.encode()) for _, frame in frames)
+            for number in range(5):
+                _order(sqlite_db, f"{prefix}-O{number}")
+                _customer(sqlite_db, f"{prefix}-C{number}")
+            page.get_by_test_id("table-Order").locator("tr", has_text=f"{prefix}-O4").wait_for(timeout=5000)
+            page.wait_for_timeout(300)  # the last poll's messages
+            return sum(len(frame.encode()) for _, frame in frames) - before
+
+        everything = write("ALL")
+        page.get_by_test_id("table-Customer").locator("tr", has_text="ALL-C4").wait_for(timeout=5000)
+        # Hide Customer: the page reconnects asking for the other entities only.
+        page.get_by_text("Customer", exact=False).locator("xpath=ancestor-or-self::label").first.click()
+        page.get_by_test_id("table-Customer").wait_for(state="detached")
+        _until_page(page, lambda: "entities=" in frames[-1][0], "the narrowed socket")
+        narrowed_url = frames[-1][0]
+        assert "Customer" not in urllib.parse.unquote(narrowed_url) and "after=" in narrowed_url
+        narrowed = write("SOME")
+        sent = [json.loads(frame) for url, frame in frames if url == narrowed_url]
+        events = [event for message in sent if message["type"] == "events" for event in message["events"]]
+        assert events and {event["entity"] for event in events} == {"Order"}
+        unsent = sum(m.get("unsent", {}).get("Customer", {}).get("insert", 0) for m in sent)
+        assert unsent == 5
+        assert narrowed < everything, (narrowed, everything)
+        # Show it again: the customers written while it was hidden are fetched (backfill), none twice.
+        page.get_by_text("Customer", exact=False).locator("xpath=ancestor-or-self::label").first.click()
+        table = page.get_by_test_id("table-Customer")
+        table.locator("tr", has_text="SOME-C4").wait_for(timeout=5000)
+        text = table.inner_text()
+        assert all(text.count(f"name SOME-C{n}") == 1 for n in range(5)), text
+        # The statistics counted every customer, shown or not.
+        card = page.get_by_test_id("stats-Customer")
+        deadline = time.monotonic() + 10
+        while not re.search(r"Inserts\s*10\b", shown := card.inner_text()):
+            assert time.monotonic() < deadline, shown
+            page.wait_for_timeout(100)
+    print(f"page socket bytes for 5 orders + 5 customers: all {everything}, Order only {narrowed}")
+
+
+def _until_page(page: Any, predicate: Any, what: str, timeout: float = 10) -> None:
+    """Waits through the page, so Playwright delivers its events (frames) meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(50)
+
+
 def _event(event_id: int, entity: str, event_type: str = "insert") -> Event:
-    return Event(event_id, entity, event_type, '{"id":%d}' % event_id, None, "2024-01-01T00:00:00.000Z")
+    return Event(event_id, entity, event_type, f'{{"id":{event_id}}}', None, "2024-01-01T00:00:00.000Z")
 
 
 def test_a_batch_is_encoded_once_per_distinct_subscription() -> None:
