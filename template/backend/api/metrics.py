@@ -48,6 +48,7 @@ class DashboardCollector(Collector):
             "Distinct subscriptions (entities and types) among clients.",
             status.subscriptions,
         )
+        yield counter("dashboard_batches_published", "Batches of events published.", status.batches_published)
         yield counter(
             "dashboard_batch_encodings",
             "Batches encoded for clients: one per batch and distinct subscription.",

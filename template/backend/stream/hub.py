@@ -74,6 +74,8 @@ class Hub:
         self.groups: dict[Subscription, set[Client]] = {}
         """The registered clients by subscription."""
         self.events_published = 0
+        self.batches = 0
+        """Batches published (one per poll that brought events)."""
         self.encodings = 0
         """Batches encoded: one per batch and distinct subscription among the clients."""
         self.messages_queued = 0
@@ -100,6 +102,7 @@ class Hub:
 
     def publish(self, events: list[Event], resume_after: int) -> None:
         self.events_published += len(events)
+        self.batches += 1
         for subscription, group in tuple(self.groups.items()):
             messages = protocol.events_messages_for(events, resume_after, subscription)
             self.encodings += 1
