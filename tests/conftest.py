@@ -8,6 +8,7 @@ import pytest
 
 from tests.support import servers
 from tests.support.databases import DIALECTS, TestDatabase, temporary_database
+from tests.support.frontend import install_and_build
 from tests.support.paths import LOOSE_TYPES, SHOWCASE, TEMPLATE_BACKEND_PARENT, TPCH
 from tests.support.projects import generate, run_in_project
 from tests.support.template_repo import snapshot_template
@@ -35,6 +36,14 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tpch_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(template_repo, tmp_path_factory.mktemp("tpch") / "tpch-dashboard", TPCH)
+
+
+@pytest.fixture(scope="session")
+def built_frontend(tpch_project: Path) -> Path:
+    """The TPC-H project's frontend, installed and built once (test_frontend, test_subscriptions)."""
+    frontend = tpch_project / "frontend"
+    install_and_build(frontend)
+    return frontend
 
 
 @pytest.fixture(scope="session")

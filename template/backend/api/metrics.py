@@ -43,6 +43,17 @@ class DashboardCollector(Collector):
         yield counter("dashboard_events_sent", "Events published to clients.", status.events_published)
         yield counter("dashboard_messages_sent", "Messages queued to clients.", status.messages_queued)
         yield gauge("dashboard_clients", "Connected WebSocket clients.", status.clients)
+        yield gauge(
+            "dashboard_subscriptions",
+            "Distinct subscriptions (entities and types) among clients.",
+            status.subscriptions,
+        )
+        yield counter("dashboard_batches_published", "Batches of events published.", status.batches_published)
+        yield counter(
+            "dashboard_batch_encodings",
+            "Batches encoded for clients: one per batch and distinct subscription.",
+            status.batch_encodings,
+        )
         yield counter("dashboard_slow_clients", "Clients closed with 1013 (both reasons below).", dropped)
         yield counter(
             "dashboard_slow_clients_queue_full",

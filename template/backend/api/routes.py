@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ..model import Entity
 from ..stream import protocol
 from ..stream.event_store import Event
+from ..stream.subscription import BadSubscription, parse_subscription
 from .dependencies import RuntimeDep, SignedIn, require_sign_in
 from .history import HISTORY_PARAMETERS, history_page
 from .history import router as history_router
@@ -92,6 +93,8 @@ async def events(
     before: Annotated[str | None, Query(description="the newest events with a smaller id")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     entity: Annotated[str | None, Query(max_length=2000, description="a name; history mode: a comma list")] = None,
+    entities: Annotated[str | None, Query(description="id mode: comma-separated entity names (as /ws?entities=)")] = None,
+    types: Annotated[str | None, Query(description="id mode: comma-separated event types (as /ws?types=)")] = None,
     since: Annotated[str | None, Query(description="history mode: ISO 8601 (UTC without offset) or -15m")] = None,
     until: Annotated[str | None, Query(description="history mode: exclusive, same forms as since")] = None,
     event_type: Annotated[str | None, Query(max_length=100, description="history mode: insert,update,delete")] = None,
@@ -101,8 +104,13 @@ async def events(
 ) -> Response:
     """History of retained events. Without ``after``: the newest ``limit`` events.
 
+    ``entities`` / ``types`` filter as a WebSocket subscription does: a page that
+    widens its subscription fetches what it did not receive with them.
+
     With any of ``since``, ``until``, ``event_type``, ``q``, ``order``, ``cursor``:
-    history mode (api/history.py), paged by ``(created_at, id)`` with cursors.
+    history mode (api/history.py), paged by ``(created_at, id)`` with cursors; it
+    filters with ``entity`` (a comma list) and ``event_type``.
+
     Streamed page by page (at most ``PAGE_CHARS`` of events in memory), so large
     rows and concurrent requests cannot exhaust the server's memory.
     """
@@ -114,6 +122,11 @@ async def events(
                 status_code=422,
                 detail=f"after/before page by id; with {given[0]} page with cursor (an answer's older or newer)",
             )
+        if entities is not None or types is not None:
+            raise HTTPException(
+                status_code=422,
+                detail=f"entities/types filter id pages; with {given[0]} filter with entity and event_type",
+            )
         return await history_page(runtime, entity=entity, limit=limit, **history)
     if entity is not None and len(entity) > 100:
         raise HTTPException(status_code=422, detail="entity: at most 100 characters")
@@ -123,12 +136,20 @@ async def events(
     if entity is not None and runtime.model.entity(entity) is None:
         known = ", ".join(e.name for e in runtime.model.entities)
         raise HTTPException(status_code=422, detail=f"unknown entity {entity!r} (known: {known})")
+    try:
+        wanted = parse_subscription(entities, types, [e.name for e in runtime.model.entities])
+    except BadSubscription as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
     store = runtime.store
     try:
         if after_id is not None:
-            refs = await store.refs_after(after_id, limit, before=before_id, entity=entity)
+            refs = await store.refs_after(
+                after_id, limit, before=before_id, entity=entity, entities=wanted.entities, types=wanted.types
+            )
         else:
-            refs = await store.refs_before(before_id, limit, entity=entity)
+            refs = await store.refs_before(
+                before_id, limit, entity=entity, entities=wanted.entities, types=wanted.types
+            )
         pages = store.read(refs)
         # The first page is read before the 200 goes out, so an outage answers 503.
         first: list[Event] = await anext(pages, [])

@@ -8,7 +8,7 @@ row), then the events themselves, in groups of at most :data:`PAGE_CHARS`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +75,9 @@ class EventRef:
 
     id: int
     size: int
+    entity: str = ""
+    event_type: str = ""
+    """Read with the size, so that a subscribed client's replay reads only the payloads it gets."""
     at: datetime | str | None = None
     """History pages: ``created_at`` as the database holds it (SQLite: its text), for the cursors."""
 
@@ -123,11 +126,14 @@ def _event(row: Mapping[str, Any]) -> Event:
 
 
 def _refs(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
-    return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE) for row in rows]
+    return [
+        EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE, str(row["entity"]), str(row["event_type"]))
+        for row in rows
+    ]
 
 
 def refs_with_time(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
-    return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE, row["created_at"]) for row in rows]
+    return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE, at=row["created_at"]) for row in rows]
 
 
 def _id_list(ids: Sequence[int]) -> str:
@@ -154,21 +160,36 @@ class EventStore:
     # -- sizes first ------------------------------------------------------------
 
     async def refs_after(
-        self, after: int, limit: int, *, before: int | None = None, entity: str | None = None
+        self,
+        after: int,
+        limit: int,
+        *,
+        before: int | None = None,
+        entity: str | None = None,
+        entities: Collection[str] | None = None,
+        types: Collection[str] | None = None,
     ) -> list[EventRef]:
         """The first ``limit`` events after ``after`` (and before ``before``), in id order."""
-        where, values = self._where(after=after, before=before, entity=entity)
+        where, values = self._where(after=after, before=before, entity=entity, entities=entities, types=types)
         rows = await self.db.fetch_all(
-            f"SELECT id, {self._size} AS size FROM db_events {where} ORDER BY id LIMIT :limit",
+            f"SELECT id, entity, event_type, {self._size} AS size FROM db_events {where} ORDER BY id LIMIT :limit",
             {**values, "limit": limit},
         )
         return _refs(rows)
 
-    async def refs_before(self, before: int | None, limit: int, *, entity: str | None = None) -> list[EventRef]:
+    async def refs_before(
+        self,
+        before: int | None,
+        limit: int,
+        *,
+        entity: str | None = None,
+        entities: Collection[str] | None = None,
+        types: Collection[str] | None = None,
+    ) -> list[EventRef]:
         """The last ``limit`` events before ``before`` (the newest without it), in id order."""
-        where, values = self._where(before=before, entity=entity)
+        where, values = self._where(before=before, entity=entity, entities=entities, types=types)
         rows = await self.db.fetch_all(
-            f"SELECT id, {self._size} AS size FROM db_events {where} ORDER BY id DESC LIMIT :limit",
+            f"SELECT id, entity, event_type, {self._size} AS size FROM db_events {where} ORDER BY id DESC LIMIT :limit",
             {**values, "limit": limit},
         )
         return _refs(rows)[::-1]
@@ -179,14 +200,21 @@ class EventStore:
         for start in range(0, len(ids), _IN_LIST):
             chunk = _id_list(ids[start : start + _IN_LIST])
             rows = await self.db.fetch_all(
-                f"SELECT id, {self._size} AS size FROM db_events WHERE id IN ({chunk}) ORDER BY id"
+                f"SELECT id, entity, event_type, {self._size} AS size FROM db_events WHERE id IN ({chunk}) ORDER BY id"
             )
             found.extend(_refs(rows))
         return found
 
     def _where(
-        self, *, after: int | None = None, before: int | None = None, entity: str | None = None
+        self,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        entity: str | None = None,
+        entities: Collection[str] | None = None,
+        types: Collection[str] | None = None,
     ) -> tuple[str, dict[str, Any]]:
+        """``entities`` / ``types``: None is any, empty is none (a subscription's sets)."""
         conditions: list[str] = []
         values: dict[str, Any] = {}
         if after is not None:
@@ -198,6 +226,17 @@ class EventStore:
         if entity is not None:
             conditions.append("entity = :entity")
             values["entity"] = entity
+        for column, names in (("entity", entities), ("event_type", types)):
+            if names is None:
+                continue
+            if not names:
+                conditions.append("1 = 0")
+                continue
+            placeholders = []
+            for number, name in enumerate(sorted(names)):
+                placeholders.append(f":{column}_{number}")
+                values[f"{column}_{number}"] = name
+            conditions.append(f"{column} IN ({', '.join(placeholders)})")
         return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), values
 
     # -- then the events ----------------------------------------------------------

@@ -10,6 +10,11 @@ at most event_store.PAGE_CHARS) is queued whole when the client has at most
 ``CLIENT_QUEUE_BYTES`` still unsent, so a client that reads is never closed
 because one poll brought a burst larger than its queue; a client's memory
 stays under its limit plus one page.
+
+Clients are grouped by subscription (subscription.py): a batch is filtered and
+encoded once per distinct subscription, then the same strings are offered to
+every client of that group, so a thousand clients watching the same entity
+cost one encoding, not a thousand.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 
 from . import protocol
 from .event_store import Event
+from .subscription import EVERYTHING, Subscription
 
 SLOW_CLIENT_CLOSE_CODE = 1013
 
@@ -28,6 +34,8 @@ SLOW_CLIENT_CLOSE_CODE = 1013
 @dataclass(eq=False)
 class Client:
     limit_bytes: int
+    subscription: Subscription = EVERYTHING
+    """Set before the client is registered; fixed for the connection's life."""
     messages: deque[str] = field(default_factory=deque)
     queued_bytes: int = 0
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -63,7 +71,13 @@ class Hub:
     def __init__(self, queue_bytes: int):
         self.queue_bytes = queue_bytes
         self.clients: set[Client] = set()
+        self.groups: dict[Subscription, set[Client]] = {}
+        """The registered clients by subscription."""
         self.events_published = 0
+        self.batches = 0
+        """Batches published (one per poll that brought events)."""
+        self.encodings = 0
+        """Batches encoded: one per batch and distinct subscription among the clients."""
         self.messages_queued = 0
         self.dropped_queue_full = 0
         """Clients disconnected for falling ``queue_bytes`` behind."""
@@ -76,33 +90,42 @@ class Hub:
 
     def register(self, client: Client) -> None:
         self.clients.add(client)
+        self.groups.setdefault(client.subscription, set()).add(client)
 
     def unregister(self, client: Client) -> None:
         self.clients.discard(client)
+        group = self.groups.get(client.subscription)
+        if group is not None:
+            group.discard(client)
+            if not group:
+                del self.groups[client.subscription]
 
     def publish(self, events: list[Event], resume_after: int) -> None:
-        messages = list(protocol.events_messages(events, resume_after))
         self.events_published += len(events)
-        for client in tuple(self.clients):
-            if not client.offer(messages):
-                # Dropped at once: no more queueing for it while its
-                # connection is being closed (and counted there).
-                self.clients.discard(client)
-                continue
-            self.messages_queued += len(messages)
+        self.batches += 1
+        for subscription, group in tuple(self.groups.items()):
+            messages = protocol.events_messages_for(events, resume_after, subscription)
+            self.encodings += 1
+            for client in tuple(group):
+                if not client.offer(messages):
+                    # Dropped at once: no more queueing for it while its
+                    # connection is being closed (and counted there).
+                    self.unregister(client)
+                    continue
+                self.messages_queued += len(messages)
 
     def broadcast(self, message: str) -> None:
         """One control message (an alert change) to every client, on the same terms as events."""
         for client in tuple(self.clients):
             if not client.offer([message]):
-                self.clients.discard(client)
+                self.unregister(client)
                 continue
             self.messages_queued += 1
 
     def fell_behind(self, client: Client) -> None:
-        self.clients.discard(client)
+        self.unregister(client)
         self.dropped_queue_full += 1
 
     def not_reading(self, client: Client) -> None:
-        self.clients.discard(client)
+        self.unregister(client)
         self.dropped_not_reading += 1

@@ -35,6 +35,11 @@ class StreamStatus:
     clients: int
     events_published: int
     messages_queued: int
+    subscriptions: int
+    """Distinct subscriptions among the connected clients (hub groups)."""
+    batches_published: int
+    batch_encodings: int
+    """Batches encoded: one per batch and distinct subscription, however many clients share it."""
     clients_dropped_queue_full: int
     clients_dropped_not_reading: int
     polls: int
@@ -117,6 +122,9 @@ class LiveStream:
             clients=len(hub.clients),
             events_published=hub.events_published,
             messages_queued=hub.messages_queued,
+            subscriptions=len(hub.groups),
+            batches_published=hub.batches,
+            batch_encodings=hub.encodings,
             clients_dropped_queue_full=hub.dropped_queue_full,
             clients_dropped_not_reading=hub.dropped_not_reading,
             polls=metrics.polls,

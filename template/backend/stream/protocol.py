@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from .event_store import Event
+from .subscription import Subscription
 
 PROTOCOL_VERSION = 1
 """Raised whenever a message changes in a way an older client would misread."""
@@ -66,15 +67,25 @@ def event_json(event: Event) -> str:
 
 
 def events_messages(
-    events: Sequence[Event], resume_after: int, *, replay: bool = False, max_chars: int = MESSAGE_CHARS
+    events: Sequence[Event],
+    resume_after: int,
+    *,
+    replay: bool = False,
+    max_chars: int = MESSAGE_CHARS,
+    unsent: Mapping[str, Mapping[str, int]] | None = None,
 ) -> Iterator[str]:
     """``events`` (in id order) as ``events`` messages of at most ``max_chars`` of events each.
 
     Every message but the last says ``resume_after = min(resume_after, its last id)``:
     a client that received it has every id up to there, since the batch is in
     id order and ``resume_after`` covers what came before the batch.
+
+    ``unsent`` (a subscribed client's batch): how many events of the batch its
+    subscription left out, by entity and event type, on the last message; a
+    batch with none for the client is one message with no events and the count.
     """
     flag = ',"replay":true' if replay else ""
+    last_flag = flag + (f',"unsent":{_json(dict(unsent))}' if unsent else "")
     chunk: list[str] = []
     size = 0
     last_id = 0
@@ -86,12 +97,20 @@ def events_messages(
         chunk.append(text)
         size += len(text) + 1
         last_id = event.id
-    if chunk:
-        yield _events_message(chunk, resume_after, flag)
+    if chunk or last_flag != flag:
+        yield _events_message(chunk, resume_after, last_flag)
 
 
 def _events_message(bodies: list[str], resume_after: int, flag: str) -> str:
     return f'{{"type":"events","events":[{",".join(bodies)}],"resume_after":{resume_after}{flag}}}'
+
+
+def events_messages_for(
+    events: Sequence[Event], resume_after: int, subscription: Subscription, *, replay: bool = False
+) -> list[str]:
+    """``events`` as a client with ``subscription`` gets them (:func:`events_messages`)."""
+    wanted, unsent = subscription.split(events)
+    return list(events_messages(wanted, resume_after, replay=replay, unsent=unsent))
 
 
 async def history_body(pages: AsyncIterator[list[Event]], next_after: int | None) -> AsyncIterator[str]:
@@ -160,17 +179,29 @@ def starting() -> str:
     return _json({"type": "starting", "message": STARTING_MESSAGE})
 
 
-def hello(*, last_event_id: int, resume_after: int, poll_interval_ms: int, server_time: float) -> str:
-    return _json(
-        {
-            "type": "hello",
-            "protocol": PROTOCOL_VERSION,
-            "last_event_id": last_event_id,
-            "resume_after": resume_after,
-            "poll_interval_ms": poll_interval_ms,
-            "server_time": server_time,
+def hello(
+    *,
+    last_event_id: int,
+    resume_after: int,
+    poll_interval_ms: int,
+    server_time: float,
+    subscription: Subscription | None = None,
+) -> str:
+    """``subscription`` (added within protocol 1): what a client that asked for some entities or types gets."""
+    message: dict[str, Any] = {
+        "type": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "last_event_id": last_event_id,
+        "resume_after": resume_after,
+        "poll_interval_ms": poll_interval_ms,
+        "server_time": server_time,
+    }
+    if subscription is not None and not subscription.everything:
+        message["subscription"] = {
+            "entities": None if subscription.entities is None else sorted(subscription.entities),
+            "types": None if subscription.types is None else sorted(subscription.types),
         }
-    )
+    return _json(message)
 
 
 def heartbeat(*, last_event_id: int, resume_after: int) -> str:

@@ -1,4 +1,5 @@
-"""``WS /ws[?after=ID]``: hello, optional replay of retained events, then the live stream.
+"""``WS /ws[?after=ID][&entities=A,B][&types=insert,...]``: hello, optional replay of retained
+events, then the live stream; with ``entities`` / ``types``, only those (subscription.py).
 
 Until the poller has read the head after a (re)start, the server claims no head:
 it sends ``starting`` (again every heartbeat interval) and waits, so that a
@@ -23,10 +24,11 @@ from ..api.dependencies import RuntimeDep, SignedIn
 from ..api.security import POLICY_VIOLATION, origin_ok
 from ..runtime import Runtime
 from . import protocol
-from .event_store import PAGE_CHARS, EventStore, within_budget
+from .event_store import PAGE_CHARS, EventRef, EventStore, within_budget
 from .hub import SLOW_CLIENT_CLOSE_CODE
 from .live import LiveStream
 from .poller import ResumePoint
+from .subscription import BadSubscription, Tally, close_reason, count, parse_subscription
 
 log = logging.getLogger("dashboard.websocket")
 
@@ -47,7 +49,8 @@ async def websocket_endpoint(websocket: WebSocket, runtime: RuntimeDep, signed_i
         return
     await websocket.accept()
     connection = _Connection(websocket, runtime)
-    raw_after = websocket.query_params.get("after")
+    params = websocket.query_params
+    raw_after = params.get("after")
     after: int | None = None
     if raw_after is not None:
         try:
@@ -57,6 +60,14 @@ async def websocket_endpoint(websocket: WebSocket, runtime: RuntimeDep, signed_i
                 await connection.send(protocol.error(str(error)))
             await connection.close(POLICY_VIOLATION, "bad after parameter")
             return
+    try:
+        known = [entity.name for entity in runtime.model.entities]
+        connection.client.subscription = parse_subscription(params.get("entities"), params.get("types"), known)
+    except BadSubscription as error:
+        with contextlib.suppress(Exception):
+            await connection.send(protocol.error(str(error)))
+        await connection.close(POLICY_VIOLATION, close_reason(str(error)))
+        return
     await connection.serve(after)
 
 
@@ -128,6 +139,7 @@ class _Connection:
                 resume_after=point.watermark,
                 poll_interval_ms=self.poll_interval_ms,
                 server_time=time.time(),
+                subscription=self.client.subscription,
             )
         )
         if after is not None:
@@ -150,13 +162,24 @@ class _Connection:
             await self.send(protocol.reset_ahead(after=after, last_event_id=high))
         elif truncated:
             await self.send(protocol.reset_truncated(after=after, oldest_event_id=oldest, last_event_id=high))
-        position = after
+        position, subscription = after, self.client.subscription
         while position < high:
-            refs = [ref for ref in await store.refs_after(position, REPLAY_PAGE) if ref.id <= high]
-            if not refs:
+            page = [ref for ref in await store.refs_after(position, REPLAY_PAGE) if ref.id <= high]
+            if not page:
                 break
-            for group in within_budget(refs, PAGE_CHARS):
-                events = await store.by_ids([ref.id for ref in group])
+            # Open gaps come live when they commit; what the subscription leaves out is counted, not read.
+            wanted: list[EventRef] = []
+            unsent: Tally = {}
+            for ref in page:
+                if ref.id in point.open_gaps:
+                    continue
+                if subscription.wants(ref.entity, ref.event_type):
+                    wanted.append(ref)
+                else:
+                    count(unsent, ref.entity, ref.event_type)
+            groups = within_budget(wanted, PAGE_CHARS) or [[]]
+            for number, group in enumerate(groups):
+                last = number == len(groups) - 1
                 if not truncated and store.deleting_below > position + 1:
                     # Retention ran meanwhile: events this replay had not read may be gone.
                     truncated = True
@@ -164,9 +187,12 @@ class _Connection:
                     await self.send(
                         protocol.reset_truncated(after=position, oldest_event_id=oldest, last_event_id=high)
                     )
-                read_through = group[-1].id
-                wanted = [event for event in events if event.id not in point.open_gaps]
-                for message in protocol.events_messages(wanted, min(read_through, point.watermark), replay=True):
+                events = await store.by_ids([ref.id for ref in group]) if group else []
+                read_through = page[-1].id if last else group[-1].id
+                messages = protocol.events_messages(
+                    events, min(read_through, point.watermark), replay=True, unsent=unsent if last else None
+                )
+                for message in messages:
                     await self.send(message)
                 position = read_through
 

@@ -12,14 +12,14 @@ import type { DashboardModel } from "../lib/entityModel";
 import { formatClock, type TimeZoneMode } from "../lib/format";
 import { matchesSearch } from "../lib/search";
 import { eventsPerSecond, STREAM_CAP } from "../lib/store";
-import type { ColumnConfig, DbEvent, EventType } from "../lib/types";
+import type { ColumnConfig, DbEvent, EntityConfig, EventType, Subscription } from "../lib/types";
 import { AlertsMenu } from "./AlertsMenu";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { CurrentRowsTable, EntityViewSwitch } from "./CurrentRowsTable";
 import { EventTable } from "./EventTable";
 import { StatsCards } from "./StatsCards";
 import { TimeZoneToggle } from "./TimeZoneToggle";
-import { Toolbar, type View } from "./Toolbar";
+import { EVENT_TYPES, Toolbar, type View } from "./Toolbar";
 
 const NO_COLUMNS: ColumnConfig[] = [];
 
@@ -50,15 +50,17 @@ function DashboardView({
 }: DashboardProps & { zone: TimeZoneMode; onZone: (zone: TimeZoneMode) => void }) {
   const { entities, features } = model;
   const entityByName = useMemo(() => new Map(entities.map((entity) => [entity.name, entity])), [entities]);
-  const realtime = useRealtimeData({ entities });
-  const server = useServerStats(api);
-  const alerts = useAlerts(api, realtime.onAlert);
-  const { data, status, paused, pending } = realtime;
   const [hidden, setHidden] = usePersistentState<string[]>("dashboard.hiddenEntities", []);
   const [hiddenTypes, setHiddenTypes] = usePersistentState<string[]>("dashboard.hiddenEventTypes", []);
   const [view, setView] = usePersistentState<View>("dashboard.view", "tables");
   // Entities shown as their current rows instead of their event log.
   const [rowViews, setRowViews] = usePersistentState<string[]>("dashboard.currentRows", []);
+  // The stream carries only what the filters show (the rest is only counted, for the statistics).
+  const subscription = pageSubscription(entities, features.filters ? hidden : [], hiddenTypes, view === "tables" ? rowViews : []);
+  const realtime = useRealtimeData({ entities, subscription });
+  const server = useServerStats(api);
+  const alerts = useAlerts(api, realtime.onAlert);
+  const { data, status, paused, pending } = realtime;
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim().toLowerCase(), 200);
   const [dark, toggleTheme] = useTheme();
@@ -198,4 +200,24 @@ function DashboardView({
       </main>
     </div>
   );
+}
+
+/**
+ * What the page asks the server for: the entities not hidden, the event types
+ * not hidden, except that a visible entity shown as its current rows needs
+ * every event type (an update moves a row even when updates are not listed).
+ */
+export function pageSubscription(
+  entities: readonly EntityConfig[],
+  hidden: readonly string[],
+  hiddenTypes: readonly string[],
+  rowViews: readonly string[],
+): Subscription {
+  const shown = entities.filter((entity) => !hidden.includes(entity.name)).map((entity) => entity.name);
+  const needsAllTypes = shown.some((name) => rowViews.includes(name));
+  const types = EVENT_TYPES.filter((type) => !hiddenTypes.includes(type));
+  return {
+    entities: shown.length === entities.length ? null : shown,
+    types: needsAllTypes || types.length === EVENT_TYPES.length ? null : types,
+  };
 }

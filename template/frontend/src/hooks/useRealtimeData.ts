@@ -2,7 +2,8 @@
 
 import { useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import { type EventWatcher, RealtimeClient, type RealtimeSnapshot } from "../lib/realtimeClient";
-import type { EntityConfig } from "../lib/types";
+import { EVERYTHING, subscriptionKey } from "../lib/protocol";
+import type { EntityConfig, Subscription } from "../lib/types";
 
 export { socketUrl } from "../lib/protocol";
 
@@ -19,6 +20,12 @@ export interface RealtimeOptions {
   readonly random?: () => number;
   /** Opens the socket; the browser's WebSocket unless a test runs outside a browser. */
   readonly openSocket?: (url: string) => WebSocket;
+  /**
+   * The entities and event types the page shows: only those are sent (the rest
+   * is counted). A change reconnects from the resume point and backfills what
+   * the page now shows, without a new client (lib/realtimeClient.ts).
+   */
+  readonly subscription?: Subscription;
 }
 
 export interface Realtime extends RealtimeSnapshot {
@@ -40,6 +47,11 @@ export function useRealtimeData(options: RealtimeOptions): Realtime {
   random.current = options.random ?? Math.random;
   const openSocket = useRef(options.openSocket ?? browserSocket);
   openSocket.current = options.openSocket ?? browserSocket;
+  const subscription = options.subscription ?? EVERYTHING;
+  // A new client starts with the current subscription; later changes go through setSubscription.
+  const latest = useRef(subscription);
+  latest.current = subscription;
+  const key = subscriptionKey(subscription);
 
   const client = useMemo(
     () =>
@@ -51,6 +63,7 @@ export function useRealtimeData(options: RealtimeOptions): Realtime {
         maxPending,
         random: () => random.current(),
         openSocket: (url) => openSocket.current(url),
+        subscription: latest.current,
       }),
     [entities, baseUrl, token, historyLimit, maxPending],
   );
@@ -58,6 +71,8 @@ export function useRealtimeData(options: RealtimeOptions): Realtime {
     client.start();
     return client.stop;
   }, [client]);
+  // Keyed by content: a new array of the same names is no change.
+  useEffect(() => client.setSubscription(latest.current), [client, key]);
   const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
   return {
     ...snapshot,

@@ -4,22 +4,68 @@
  * authenticates the socket and the HTTP requests by cookie.
  */
 
-import type { AlertStatus, DbEvent, JsonValue, ServerMessage } from "./types";
+import type { AlertStatus, DbEvent, EventType, JsonValue, ServerMessage, Subscription, UnsentCounts } from "./types";
 
-/** `ws(s)://host/ws`, with `?after=` when resuming. */
-export function socketUrl(baseUrl: string, after: number | null): string {
+export const EVERYTHING: Subscription = { entities: null, types: null };
+
+/** `entities=` and `types=` of a subscription (nothing for "all"). */
+function setSubscription(url: URL, subscription: Subscription): void {
+  if (subscription.entities !== null) url.searchParams.set("entities", subscription.entities.join(","));
+  if (subscription.types !== null) url.searchParams.set("types", subscription.types.join(","));
+}
+
+/** `ws(s)://host/ws`, with `?after=` when resuming and the subscription when it is not everything. */
+export function socketUrl(baseUrl: string, after: number | null, subscription: Subscription = EVERYTHING): string {
   const url = new URL("/ws", baseUrl);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   if (after !== null) url.searchParams.set("after", String(after));
+  setSubscription(url, subscription);
   return url.toString();
 }
 
-/** `/api/events?before=…&limit=…`: the history older than the first hello's newest event. */
-export function historyUrl(baseUrl: string, lastEventId: number, limit: number): string {
+/**
+ * `/api/events?before=…&limit=…`: the newest `limit` events up to `lastEventId`
+ * (the history older than the first hello's newest event, or a backfill),
+ * filtered as `subscription` filters the stream.
+ */
+export function historyUrl(
+  baseUrl: string,
+  lastEventId: number,
+  limit: number,
+  subscription: Subscription = EVERYTHING,
+): string {
   const url = new URL("/api/events", baseUrl);
   url.searchParams.set("before", String(lastEventId + 1));
   url.searchParams.set("limit", String(limit));
+  setSubscription(url, subscription);
   return url.toString();
+}
+
+/** The same subscription, whatever the order of its names. */
+export function subscriptionKey(subscription: Subscription): string {
+  const part = (names: readonly string[] | null) => (names === null ? "*" : [...names].sort().join(","));
+  return `${part(subscription.entities)}|${part(subscription.types)}`;
+}
+
+const wants = (subscription: Subscription, entity: string, type: EventType): boolean =>
+  (subscription.entities === null || subscription.entities.includes(entity)) &&
+  (subscription.types === null || subscription.types.includes(type));
+
+/**
+ * What `next` gets that `previous` did not: per entity (of `entities`), the
+ * event types to fetch again so the tables miss nothing they now show.
+ */
+export function widened(
+  previous: Subscription,
+  next: Subscription,
+  entities: readonly { readonly name: string; readonly eventTypes: readonly EventType[] }[],
+): { entity: string; types: EventType[] }[] {
+  const gained: { entity: string; types: EventType[] }[] = [];
+  for (const entity of entities) {
+    const types = entity.eventTypes.filter((type) => wants(next, entity.name, type) && !wants(previous, entity.name, type));
+    if (types.length > 0) gained.push({ entity: entity.name, types });
+  }
+  return gained;
 }
 
 type Fields = { readonly [key: string]: unknown };
@@ -75,6 +121,7 @@ export function parseServerMessage(frame: unknown): ServerMessage | null {
         events: value.events.filter(isDbEvent),
         resume_after: value.resume_after,
         replay: value.replay === true,
+        unsent: parseUnsent(value.unsent),
       };
     case "heartbeat":
       if (!isId(value.resume_after)) return null;
@@ -118,4 +165,22 @@ export function parseAlertStatus(value: unknown): AlertStatus | null {
     kind: typeof value.kind === "string" ? value.kind : "",
     when: typeof value.when === "string" ? value.when : "",
   };
+}
+
+const EVENT_TYPES: readonly EventType[] = ["insert", "update", "delete"];
+
+/** An `events` message's `unsent` counts; malformed entries are left out (counts are advisory). */
+export function parseUnsent(value: unknown): UnsentCounts | undefined {
+  if (!isRecord(value)) return undefined;
+  const counts = Object.create(null) as Record<string, Partial<Record<EventType, number>>>;
+  for (const [entity, byType] of Object.entries(value)) {
+    if (!isRecord(byType)) continue;
+    const kept: Partial<Record<EventType, number>> = {};
+    for (const type of EVENT_TYPES) {
+      const count = byType[type];
+      if (isId(count) && count > 0) kept[type] = count;
+    }
+    if (Object.keys(kept).length > 0) counts[entity] = kept;
+  }
+  return Object.keys(counts).length > 0 ? counts : undefined;
 }

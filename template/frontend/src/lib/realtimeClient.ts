@@ -10,13 +10,38 @@
  * queue between frames is applied early when it grows (a hidden tab gets no
  * frames), and while paused at most `maxPending` events are held; past that the
  * client stops holding them and, on resume, asks the server for them again.
+ *
+ * Subscriptions: the page asks only for the entities and event types it shows
+ * (`setSubscription`); the server counts the others (`unsent`) so statistics
+ * stay whole. A change reconnects with `?after=` the resume point R and the new
+ * subscription, so the replay brings everything after R that the new one wants;
+ * what it gained up to R is fetched from /api/events (the newest `maxRecords`
+ * per entity): no table misses a row it would have shown.
  */
 
 import { backoffDelay } from "./backoff";
 import { IdWindow } from "./ids";
-import { historyUrl, isDbEvent, parseServerMessage, socketUrl } from "./protocol";
-import { applyEvents, type DashboardData, emptyData, tick } from "./store";
-import type { AlertStatus, BatchSource, ConnectionStatus, DbEvent, EntityConfig, ServerMessage } from "./types";
+import {
+  EVERYTHING,
+  historyUrl,
+  isDbEvent,
+  parseServerMessage,
+  socketUrl,
+  subscriptionKey,
+  widened,
+} from "./protocol";
+import { applyEvents, applyUnsent, type DashboardData, emptyData, tick } from "./store";
+import type {
+  AlertStatus,
+  BatchSource,
+  ConnectionStatus,
+  DbEvent,
+  EntityConfig,
+  EventType,
+  ServerMessage,
+  Subscription,
+  UnsentCounts,
+} from "./types";
 
 export interface RealtimeSnapshot {
   readonly status: ConnectionStatus;
@@ -54,6 +79,8 @@ export interface RealtimeClientOptions {
   readonly scheduleFrame?: (callback: () => void) => void;
   /** The browser's online/offline state; null outside a browser. */
   readonly connectivity?: Connectivity | null;
+  /** What to ask the server for at first; everything by default (see `setSubscription`). */
+  readonly subscription?: Subscription;
 }
 
 /** Hears every event the store is given (each id once), and resets. */
@@ -70,7 +97,21 @@ export const MAX_QUEUED = 5_000;
 const CLOSING = 2; // WebSocket.CLOSING, without needing the global outside a browser
 const CLOCK_MS = 1000; // rates and "last event" age move on when idle
 
-type Batch = { readonly events: readonly DbEvent[]; readonly source: BatchSource };
+type Batch = { readonly events: readonly DbEvent[]; readonly source: BatchSource; readonly unsent?: UnsentCounts };
+
+/** `more` added into `total` (both entity -> type -> count); a new object, bounded by entities x types. */
+function addUnsent(total: UnsentCounts | undefined, more: UnsentCounts): UnsentCounts {
+  const sum = Object.assign(Object.create(null) as Record<string, Partial<Record<EventType, number>>>, total);
+  for (const [entity, byType] of Object.entries(more)) {
+    const into = { ...sum[entity] };
+    for (const type of ["insert", "update", "delete"] as const) {
+      const count = byType[type];
+      if (count !== undefined) into[type] = (into[type] ?? 0) + count;
+    }
+    sum[entity] = into;
+  }
+  return sum;
+}
 
 const defaultScheduleFrame = (callback: () => void): void => {
   if (typeof requestAnimationFrame === "function") requestAnimationFrame(() => callback());
@@ -120,6 +161,9 @@ export class RealtimeClient {
   private queue: Batch[] = [];
   private queued = 0;
   private held: DbEvent[] = [];
+  /** While paused: the `unsent` counts of the messages held, added up. */
+  private heldUnsent: UnsentCounts | undefined = undefined;
+  private subscription: Subscription;
   /**
    * Set when the pause buffer was full: the resume point of the last event
    * held. Newer live events are only counted, and fetched again on resume.
@@ -148,6 +192,7 @@ export class RealtimeClient {
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.scheduleFrame = options.scheduleFrame ?? defaultScheduleFrame;
     this.connectivity = options.connectivity === undefined ? browserConnectivity() : options.connectivity;
+    this.subscription = options.subscription ?? EVERYTHING;
     this.snapshot = { status: { state: "connecting" }, data: emptyData(this.entities), paused: false, pending: 0 };
   }
 
@@ -188,6 +233,31 @@ export class RealtimeClient {
     this.closeSocket();
   };
 
+  /**
+   * Ask for these entities and event types only (the page's filter). Narrowing
+   * or widening reconnects from the resume point; widening also fetches, per
+   * entity, the newest `maxRecords` events up to that point of what it gained.
+   */
+  readonly setSubscription = (next: Subscription): void => {
+    if (subscriptionKey(next) === subscriptionKey(this.subscription)) return;
+    const previous = this.subscription;
+    this.subscription = next;
+    const after = this.overflowAfter ?? this.resumeAfter;
+    if (after !== null) {
+      const gained = widened(previous, next, this.entities);
+      if (gained.length > 0) void this.backfill(gained, after);
+    }
+    if (!this.running) return; // start() connects with it
+    clearTimeout(this.retryTimer);
+    this.closeSocket();
+    this.connect();
+  };
+
+  /** The subscription asked for. */
+  get currentSubscription(): Subscription {
+    return this.subscription;
+  }
+
   readonly pause = (): void => {
     if (this.snapshot.paused) return;
     this.publish({ paused: true });
@@ -195,8 +265,9 @@ export class RealtimeClient {
 
   readonly resume = (): void => {
     if (!this.snapshot.paused) return;
-    if (this.held.length > 0) this.enqueue(this.held, "live");
+    if (this.held.length > 0 || this.heldUnsent !== undefined) this.enqueue(this.held, "live", this.heldUnsent);
     this.held = [];
+    this.heldUnsent = undefined;
     const refetchAfter = this.overflowAfter;
     this.overflowAfter = null;
     this.skipped = 0;
@@ -225,7 +296,7 @@ export class RealtimeClient {
     }
     // A replay from the overflow point repeats every event counted since: count afresh.
     if (this.overflowAfter !== null) this.skipped = 0;
-    const current = this.openSocket(socketUrl(this.baseUrl, this.overflowAfter ?? this.resumeAfter));
+    const current = this.openSocket(socketUrl(this.baseUrl, this.overflowAfter ?? this.resumeAfter, this.subscription));
     this.socket = current;
     current.onmessage = (event: MessageEvent<unknown>) => {
       if (this.socket !== current) return;
@@ -292,7 +363,7 @@ export class RealtimeClient {
         }
         break;
       case "events":
-        this.receive(message.events, "live");
+        this.receive(message.events, "live", message.unsent);
         this.resumeAfter = message.resume_after;
         break;
       case "heartbeat":
@@ -324,32 +395,53 @@ export class RealtimeClient {
     if (lastEventId <= 0 || this.historyLimit <= 0) return;
     const generation = this.generation;
     try {
-      const response = await this.fetch(historyUrl(this.baseUrl, lastEventId, this.historyLimit), {
-        headers: this.token ? { Authorization: `Bearer ${this.token}` } : {},
-        credentials: "same-origin",
-      });
-      if (!response.ok) return;
-      const body = (await response.json()) as { events?: unknown };
-      if (generation !== this.generation || !Array.isArray(body.events)) return;
-      this.receive(body.events.filter(isDbEvent), "history");
+      await this.loadEvents(historyUrl(this.baseUrl, lastEventId, this.historyLimit, this.subscription), generation);
     } catch {
       // History is a convenience: the live stream goes on without it.
     }
   }
 
-  private receive(events: readonly DbEvent[], source: BatchSource): void {
+  /** What a widened subscription gained, up to `after` (the replay brings what follows). */
+  private async backfill(gained: readonly { entity: string; types: EventType[] }[], after: number): Promise<void> {
+    if (after <= 0) return;
+    const generation = this.generation;
+    const limits = new Map(this.entities.map((entity) => [entity.name, entity.maxRecords]));
+    await Promise.all(
+      gained.map(async ({ entity, types }) => {
+        const url = historyUrl(this.baseUrl, after, limits.get(entity) ?? 1, { entities: [entity], types });
+        try {
+          await this.loadEvents(url, generation);
+        } catch {
+          // As history: the table fills again with the live stream; a reload fetches it again.
+        }
+      }),
+    );
+  }
+
+  private async loadEvents(url: string, generation: number): Promise<void> {
+    const response = await this.fetch(url, {
+      headers: this.token ? { Authorization: `Bearer ${this.token}` } : {},
+      credentials: "same-origin",
+    });
+    if (!response.ok) return;
+    const body = (await response.json()) as { events?: unknown };
+    if (generation !== this.generation || !Array.isArray(body.events)) return;
+    this.receive(body.events.filter(isDbEvent), "history");
+  }
+
+  private receive(events: readonly DbEvent[], source: BatchSource, unsent?: UnsentCounts): void {
     if (source === "live" && this.snapshot.paused) {
-      this.hold(events);
+      this.hold(events, unsent);
       return;
     }
     const fresh = events.filter((event) => this.seen.add(event.id));
-    if (fresh.length > 0) this.enqueue(fresh, source);
+    if (fresh.length > 0 || unsent !== undefined) this.enqueue(fresh, source, unsent);
   }
 
-  /** While paused: keep live events for the resume, up to `maxPending`. */
-  private hold(events: readonly DbEvent[]): void {
+  /** While paused: keep live events (and what was not sent, counted) for the resume, up to `maxPending`. */
+  private hold(events: readonly DbEvent[], unsent: UnsentCounts | undefined): void {
     const fresh = events.filter((event) => !this.seen.has(event.id));
-    if (fresh.length === 0) return;
+    if (fresh.length === 0 && unsent === undefined) return;
     if (this.overflowAfter === null && this.held.length + fresh.length > this.maxPending) {
       // Everything up to the resume point before this message is held or shown.
       this.overflowAfter = this.resumeAfter ?? 0;
@@ -360,12 +452,13 @@ export class RealtimeClient {
     } else {
       for (const event of fresh) this.seen.add(event.id);
       this.held.push(...fresh);
+      if (unsent !== undefined) this.heldUnsent = addUnsent(this.heldUnsent, unsent);
     }
     this.scheduleFlush();
   }
 
-  private enqueue(events: readonly DbEvent[], source: BatchSource): void {
-    this.queue.push({ events, source });
+  private enqueue(events: readonly DbEvent[], source: BatchSource, unsent?: UnsentCounts): void {
+    this.queue.push({ events, source, unsent });
     this.queued += events.length;
     if (this.queued > MAX_QUEUED) this.flush();
     else this.scheduleFlush();
@@ -378,6 +471,7 @@ export class RealtimeClient {
     this.queue = [];
     this.queued = 0;
     this.held = [];
+    this.heldUnsent = undefined;
     this.overflowAfter = null;
     this.skipped = 0;
     this.publish({ data: emptyData(this.entities), pending: 0 });
@@ -397,7 +491,8 @@ export class RealtimeClient {
     let data = this.snapshot.data;
     for (const batch of this.queue) {
       data = applyEvents(data, batch.events, this.entities, now, batch.source);
-      for (const watcher of [...this.watchers]) watcher.events(batch.events);
+      if (batch.unsent !== undefined) data = applyUnsent(data, batch.unsent, now);
+      if (batch.events.length > 0) for (const watcher of [...this.watchers]) watcher.events(batch.events);
     }
     this.queue = [];
     this.queued = 0;

@@ -1,6 +1,6 @@
 /** The dashboard's data: per-entity ring buffers, the unified stream, counters and rates. */
 
-import type { BatchSource, DbEvent, EntityConfig, EventType } from "./types";
+import type { BatchSource, DbEvent, EntityConfig, EventType, UnsentCounts } from "./types";
 
 export const STREAM_CAP = 1000;
 export const RATE_WINDOW_S = 60;
@@ -116,8 +116,50 @@ export function applyEvents(
   };
 }
 
+/**
+ * Live events go on top (arrival order). History goes by id among what is shown:
+ * at startup that is below the live rows (it is older), and a backfill after
+ * the page widened its subscription lands between the rows it missed.
+ */
 function newestFirst(batch: readonly DbEvent[], shown: readonly DbEvent[], source: BatchSource): DbEvent[] {
-  return source === "live" ? [...batch, ...shown] : [...shown, ...batch];
+  if (source === "live") return [...batch, ...shown];
+  const older = [...batch].sort((a, b) => b.id - a.id);
+  const merged: DbEvent[] = [];
+  let index = 0;
+  for (const event of shown) {
+    for (let next = older[index]; next !== undefined && next.id > event.id; next = older[index]) {
+      merged.push(next);
+      index += 1;
+    }
+    merged.push(event);
+  }
+  return index < older.length ? merged.concat(older.slice(index)) : merged;
+}
+
+/**
+ * Count the events a subscription left out (`unsent`) as if they had arrived:
+ * the statistics (counts, rates, last event) stay those of every event, whatever the page shows.
+ */
+export function applyUnsent(data: DashboardData, unsent: UnsentCounts, nowMs: number): DashboardData {
+  const second = Math.floor(nowMs / 1000);
+  const perSecond = advanceRates(data, second);
+  const counts = byName(data.counts);
+  let total = 0;
+  for (const [entity, byType] of Object.entries(unsent)) {
+    const previous = counts[entity];
+    const window = perSecond[entity];
+    if (previous === undefined || window === undefined) continue; // an entity this build does not know
+    const next = { ...previous };
+    for (const type of ["insert", "update", "delete"] as const) {
+      const count = byType[type] ?? 0;
+      next[type] += count;
+      window[RATE_WINDOW_S - 1] = (window[RATE_WINDOW_S - 1] ?? 0) + count;
+      total += count;
+    }
+    counts[entity] = next;
+  }
+  if (total === 0) return tick(data, nowMs);
+  return { ...data, counts, perSecond, rateSecond: second, lastEventAt: nowMs };
 }
 
 export function eventsPerSecond(data: DashboardData, seconds = 10): number {

@@ -53,6 +53,18 @@ export interface DbEvent {
   readonly timestamp: string;
 }
 
+/**
+ * What a client asks the server to send (`/ws?entities=…&types=…`): null is
+ * everything, an empty list nothing. The rest is only counted (`unsent`).
+ */
+export interface Subscription {
+  readonly entities: readonly string[] | null;
+  readonly types: readonly EventType[] | null;
+}
+
+/** Entity -> event type -> events not sent. */
+export type UnsentCounts = Readonly<Record<string, Readonly<Partial<Record<EventType, number>>>>>;
+
 /** Where a batch of events comes from: the live stream (counted) or history loaded at start (shown only). */
 export type BatchSource = "live" | "history";
 
@@ -67,8 +79,17 @@ export type ServerMessage =
       resume_after: number;
       poll_interval_ms: number;
       server_time: number;
+      /** What a subscribed client gets (absent: everything). */
+      subscription?: Subscription;
     }
-  | { type: "events"; events: DbEvent[]; resume_after: number; replay?: boolean }
+  | {
+      type: "events";
+      events: DbEvent[];
+      resume_after: number;
+      replay?: boolean;
+      /** A subscribed client's batch: how many events its subscription left out, by entity and type. */
+      unsent?: UnsentCounts;
+    }
   | { type: "heartbeat"; last_event_id: number; resume_after: number }
   | {
       type: "reset";

@@ -37,6 +37,8 @@ export class ProtocolServer {
   readonly connections: { url: string; socket: WebSocket }[] = [];
   readonly historyRequests: { url: string; headers: IncomingMessage["headers"] }[] = [];
   history: DbEvent[] = [];
+  /** When set, the body of `GET /api/events` for that request (a backfill asks with filters). */
+  historyFor: ((url: URL) => DbEvent[]) | null = null;
   /** The body of `GET /api/alerts`; every other path answers the history. */
   alerts: unknown[] = [];
   readonly alertRequests: string[] = [];
@@ -63,7 +65,8 @@ export class ProtocolServer {
         return;
       }
       this.historyRequests.push({ url: request.url ?? "", headers: request.headers });
-      response.end(JSON.stringify({ events: this.history, next_after: null }));
+      const events = this.historyFor?.(new URL(request.url ?? "/", "http://server")) ?? this.history;
+      response.end(JSON.stringify({ events, next_after: null }));
     });
     this.wss = new WebSocketServer({ server: this.http });
     this.wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
