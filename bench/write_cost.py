@@ -15,13 +15,13 @@ ETL uses:
 - multirow: one transaction of INSERT ... VALUES statements of 1,000 rows each;
 - copy (PostgreSQL): one transaction, COPY FROM STDIN.
 
-PostgreSQL is also measured with the per-row INSERT trigger it had before (the
-same function, whose per-row branch is the former trigger body), and
-``--event-writes`` times the event write alone (20,000 payloads written by one
+PostgreSQL is also measured, in the same rounds, with the per-row INSERT trigger
+it had before (the same function, whose per-row branch is the former trigger
+body), and ``--event-writes`` times the event write alone (20,000 payloads written by one
 INSERT ... SELECT into copies of db_events with fewer indexes, or a jsonb payload).
 
-Each round times capture on and off back to back, alternating which goes first;
-the table shows median rates and the median of the rounds' ratios (on / off), and
+Each round times capture off and each way of capture on back to back, rotating
+which goes first; the table shows median rates and the median of the rounds' ratios (on / off), and
 on PostgreSQL and SQLite the writer's CPU time per row (the PostgreSQL backend
 process; SQLite runs in the benchmark's own thread), which load from other
 processes on a shared machine barely changes.
@@ -141,8 +141,7 @@ class Writer:
     def cpu_seconds(self) -> float:
         """The writer's CPU: the PostgreSQL backend process, or this thread (SQLite runs in it)."""
         if self.dialect == "postgresql":
-            fields = Path(f"/proc/{self.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / TICKS
+            return _backend_cpu(self.backend_pid)
         return time.thread_time() if self.dialect == "sqlite" else 0.0
 
     def clear(self) -> None:
@@ -172,26 +171,26 @@ class Writer:
 class Result:
     database: str
     shape: str
+    capture: str
+    """How capture was on: "per statement" (PostgreSQL's INSERT trigger now), "per row", ..."""
     rows: int
     off: list[tuple[float, float]]
     on: list[tuple[float, float]]
+    """(rows/s, writer CPU µs per row) of each round, capture off and on."""
 
     @property
     def ratios(self) -> list[float]:
         return [on[0] / off[0] for on, off in zip(self.on, self.off, strict=True)]
 
-    def cells(self, with_cpu: bool) -> list[str]:
-        median_ratio = statistics.median(self.ratios)
-        target = TARGETS.get(self.shape) if self.database.startswith("postgresql") else None
-        verdict = "" if target is None else (" ✅" if median_ratio >= target else f" ❌ (target {target:.2f})")
-        cpu = (
-            f"{statistics.median(c for _, c in self.off):.1f} / {statistics.median(c for _, c in self.on):.1f}"
-            if with_cpu
-            else "-"
-        )
-        return [self.database, self.shape, f"{self.rows:,}", f"{statistics.median(r for r, _ in self.off):,.0f}",
-                f"{statistics.median(r for r, _ in self.on):,.0f}", f"**{median_ratio:.2f}**{verdict}",
-                " ".join(f"{ratio:.2f}" for ratio in self.ratios), cpu]  # fmt: skip
+    def cells(self) -> list[str]:
+        ratio = round(statistics.median(self.ratios), 2)
+        target = TARGETS.get(self.shape) if self.database == "postgresql" else None
+        verdict = "" if target is None else (" ✅" if ratio >= target else f" ❌ (target {target:.2f})")
+        cpu_off, cpu_on = (statistics.median(c for _, c in runs) for runs in (self.off, self.on))
+        cpu = "-" if self.database == "mariadb" else f"{cpu_off:.1f} / {cpu_on:.1f} (+{cpu_on - cpu_off:.1f})"
+        return [self.database, self.shape, self.capture, f"{self.rows:,}",
+                f"{statistics.median(r for r, _ in self.off):,.0f}", f"{statistics.median(r for r, _ in self.on):,.0f}",
+                f"**{ratio:.2f}**{verdict}", " ".join(f"{ratio:.2f}" for ratio in self.ratios), cpu]  # fmt: skip
 
 
 def _migrate(project: Path, database: TestDatabase) -> None:
@@ -216,27 +215,37 @@ def _shapes(writer: Writer, single: int, batch: int) -> dict[str, tuple[Write, i
     return shapes
 
 
-PER_ROW_TRIGGERS = {
-    event: f"CREATE OR REPLACE TRIGGER dashboard_{TABLE}_{event} AFTER {event.upper()} ON {TABLE} "
-    f"FOR EACH ROW EXECUTE FUNCTION dashboard_{TABLE}_capture()"
-    for event in ("insert", "delete")
-}
-"""PostgreSQL before this change: per-row INSERT and DELETE triggers on the same function."""
+def _per_row(writer: Writer, on: bool) -> None:
+    """PostgreSQL: the INSERT and DELETE triggers per row (as before) or per statement (as installed)."""
+    for event, level in (("insert", "NEW TABLE AS new_rows"), ("delete", "OLD TABLE AS old_rows")):
+        firing = "FOR EACH ROW" if on else f"REFERENCING {level} FOR EACH STATEMENT"
+        writer.cursor.execute(
+            f"CREATE OR REPLACE TRIGGER dashboard_{TABLE}_{event} AFTER {event.upper()} ON {TABLE} "
+            f"{firing} EXECUTE FUNCTION dashboard_{TABLE}_capture()"
+        )
 
 
-def measure(writer: Writer, label: str, rounds: int, single: int, batch: int) -> list[Result]:
+def measure(writer: Writer, rounds: int, single: int, batch: int) -> list[Result]:
+    """Each round runs capture off and every way of capture on back to back, in a rotating order."""
+    modes = ["off", "per statement", "per row (before)"] if writer.dialect == "postgresql" else ["off", "per row"]
     results = []
     for shape, (write, count) in _shapes(writer, single, batch).items():
         writer.capture(True)
         writer.timed(write, min(count, 500))  # warm-up: caches, plans, the table's files
-        result = Result(label, shape, count, [], [])
+        runs: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
         for round_number in range(rounds):
-            for on in (True, False) if round_number % 2 == 0 else (False, True):
-                writer.capture(on)
-                (result.on if on else result.off).append(writer.timed(write, count))
+            shift = round_number % len(modes)
+            for mode in modes[shift:] + modes[:shift]:
+                writer.capture(mode != "off")
+                if writer.dialect == "postgresql" and mode != "off":
+                    _per_row(writer, mode == "per row (before)")
+                runs[mode].append(writer.timed(write, count))
+        if writer.dialect == "postgresql":
+            _per_row(writer, False)
         writer.capture(True)
-        results.append(result)
-        print(" | ".join(result.cells(writer.dialect != "mariadb")), flush=True)
+        for mode in modes[1:]:
+            results.append(Result(writer.dialect, shape, mode, count, runs["off"], runs[mode]))
+            print(" | ".join(results[-1].cells()), flush=True)
     return results
 
 
@@ -249,12 +258,7 @@ def run(databases: list[str], rounds: int, single: int, batch: int) -> list[Resu
             with temporary_database(dialect, work) as database:
                 _migrate(project, database)
                 with database.connect() as conn:
-                    writer = Writer(database, conn)
-                    results += measure(writer, dialect, rounds, single, batch)
-                    if dialect == "postgresql":
-                        for sql in PER_ROW_TRIGGERS.values():
-                            writer.cursor.execute(sql)
-                        results += measure(writer, "postgresql, per-row triggers (before)", rounds, single, batch)
+                    results += measure(Writer(database, conn), rounds, single, batch)
     return results
 
 
@@ -272,14 +276,20 @@ EVENT_TABLES = {
 PAYLOAD = "json_build_object(" + ", ".join(f"'{name}', {name}" for name in ("id", *COLUMNS)) + ")"
 
 
-def event_writes(database: TestDatabase, rounds: int, batch: int) -> list[list[str]]:
-    """µs per event of INSERT INTO <copy of db_events> SELECT ... FROM <batch orders>, per index set."""
+def _backend_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def event_writes(database: TestDatabase, rounds: int, count: int) -> list[list[str]]:
+    """Backend CPU µs per event of INSERT INTO <copy of db_events> SELECT ... FROM <count orders>, per index set."""
     timings: dict[str, list[float]] = {name: [] for name in EVENT_TABLES}
     with database.connect() as conn:
         cursor = conn.cursor()
+        pid = int(conn.info.backend_pid)
         cursor.execute(f"CREATE TEMP TABLE source ({', '.join(f'{name} text' for name in ('id', *COLUMNS))})")
         with cursor.copy("COPY source FROM STDIN") as copy:
-            for n in range(batch):
+            for n in range(count):
                 copy.write_row((n, *_row(n)))
         for number, (name, indexes) in enumerate(EVENT_TABLES.items()):
             table = f"events_{number}"
@@ -295,11 +305,10 @@ def event_writes(database: TestDatabase, rounds: int, batch: int) -> list[list[s
             for number, name in enumerate(EVENT_TABLES):
                 table = f"events_{number}"
                 payload = PAYLOAD.replace("json_build_object", "jsonb_build_object") if "jsonb" in name else PAYLOAD
-                began = time.perf_counter()
-                cursor.execute(
-                    f"INSERT INTO {table} (entity, event_type, payload) SELECT 'Order', 'insert', {payload} FROM source"
-                )
-                timings[name].append((time.perf_counter() - began) / batch * 1e6)
+                began = _backend_cpu(pid)
+                columns = "(entity, event_type, payload)"
+                cursor.execute(f"INSERT INTO {table} {columns} SELECT 'Order', 'insert', {payload} FROM source")
+                timings[name].append((_backend_cpu(pid) - began) / count * 1e6)
                 cursor.execute(f"TRUNCATE {table}")
     base = statistics.median(timings["no index"])
     return [[name, f"{statistics.median(values):.2f}", f"{statistics.median(values) - base:+.2f}"]
@@ -307,8 +316,8 @@ def event_writes(database: TestDatabase, rounds: int, batch: int) -> list[list[s
 
 
 def render(results: list[Result], rounds: int) -> str:
-    header = ["Database", "Write shape", "Rows", "Rows/s capture off", "Rows/s capture on", "Ratio on/off (median)",
-              "Ratios of the rounds", "Writer CPU µs/row off / on"]  # fmt: skip
+    header = ["Database", "Write shape", "Capture", "Rows", "Rows/s capture off", "Rows/s capture on",
+              "Ratio on/off (median)", "Ratios of the rounds", "Writer CPU µs/row off / on (+capture)"]  # fmt: skip
     load = os.getloadavg()[0]
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work (load average {load:.1f} at "
@@ -318,16 +327,16 @@ def render(results: list[Result], rounds: int) -> str:
         "",
         "| " + " | ".join(header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",
-        *("| " + " | ".join(result.cells(not result.database.startswith("mariadb"))) + " |" for result in results),
+        *("| " + " | ".join(result.cells()) + " |" for result in results),
     ]
     return "\n".join(lines) + "\n"
 
 
-def render_event_writes(rows: list[list[str]], batch: int) -> str:
-    header = ["db_events as", "µs per event", "vs no index"]
+def render_event_writes(rows: list[list[str]], count: int) -> str:
+    header = ["db_events as", "CPU µs per event", "vs no index"]
     lines = [
-        f"The event write alone on PostgreSQL: {batch:,} `orders` payloads (json_build_object of the 10 columns) "
-        "written by one INSERT … SELECT into a copy of db_events; median of the rounds.",
+        f"The event write alone on PostgreSQL: {count:,} `orders` payloads (json_build_object of the 10 columns) "
+        "written by one INSERT … SELECT into a copy of db_events; the backend's CPU time, median of the rounds.",
         "",
         "| " + " | ".join(header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",
@@ -352,7 +361,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, temporary_database("postgresql", Path(tmp)) as database:
             project = generate(snapshot_template(Path(tmp) / "template"), Path(tmp) / "project", ENTITIES)
             _migrate(project, database)
-            events = render_event_writes(event_writes(database, args.rounds, args.batch_rows), args.batch_rows)
+            count = args.batch_rows * 5  # CPU time counts in clock ticks: enough rows for 0.1 µs
+            events = render_event_writes(event_writes(database, args.rounds, count), count)
         print(events)
         write_section("write-cost-events", events)
 
