@@ -322,7 +322,8 @@ def render(results: list[Result], rounds: int) -> str:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work (load average {load:.1f} at "
         f"the end), Python {platform.python_version()}, databases on the same machine, stock settings, durable "
-        f"commits. {rounds} rounds, capture on and off back to back in each, alternating which goes first. "
+        f"commits. {rounds} rounds, capture off and each way of capture on back to back in each, rotating which "
+        "goes first. "
         "Targets (issue 11, PostgreSQL): single ≥ 0.85, 20,000-row transactions ≥ 0.60.",
         "",
         "| " + " | ".join(header) + " |",
