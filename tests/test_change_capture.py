@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, temporary_database
 from tests.support.events import events_with_old
 from tests.support.projects import run_in_project
 from tests.support.sample_rows import expected_payload, insert_row, to_sql_params, update_row
@@ -114,3 +114,101 @@ def test_every_change_is_captured_with_exact_payload(
     assert [{k: v for k, v in event.items() if k != "id"} for event in events] == expected
     ids = [event["id"] for event in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def _order_rows(entity: dict[str, Any], keys: list[str]) -> list[dict[str, Any]]:
+    return [{**insert_row(entity), "order_key": key, "total_price": 10.5 + number} for number, key in enumerate(keys)]
+
+
+def _insert_many(database: TestDatabase, table: str, rows: list[dict[str, Any]]) -> None:
+    """One INSERT statement of all ``rows``."""
+    columns = list(rows[0])
+    values = "(" + ", ".join(database.placeholder for _ in columns) + ")"
+    sql = f"INSERT INTO {database.quote(table)} ({', '.join(database.quote(c) for c in columns)}) VALUES "
+    database.execute(sql + ", ".join(values for _ in rows), tuple(value for row in rows for value in row.values()))
+
+
+def _many_rows_written(database: TestDatabase, entity: dict[str, Any], copy: bool) -> list[dict[str, Any]]:
+    """A multi-row INSERT (and on PostgreSQL a COPY), then one DELETE of every row: the events we expect."""
+    table = entity["table"]
+    inserted = _order_rows(entity, ["K-3", "K-1", "K-2"])
+    _insert_many(database, table, inserted)
+    if copy:
+        copied = _order_rows(entity, ["K-9", "K-8"])
+        with database.connect() as conn, conn.cursor().copy(f"COPY {table} ({', '.join(copied[0])}) FROM STDIN") as cp:
+            for row in copied:
+                cp.write_row(tuple(row.values()))
+        inserted += copied
+    ids = dict(database.query(f"SELECT order_key, id FROM {database.quote(table)}"))
+    database.execute(f"DELETE FROM {database.quote(table)}")
+    return [
+        {"entity": entity["name"], "event_type": kind, "payload": expected_payload(entity, ids[row["order_key"]], row),
+         "changed_columns": None, "old_values": None}
+        for kind in ("insert", "delete")
+        for row in sorted(inserted, key=lambda row: ids[row["order_key"]])
+    ]  # fmt: skip
+
+
+def test_statements_of_many_rows_give_one_exact_event_per_row_in_order(
+    tpch_project: Path, database: TestDatabase
+) -> None:
+    """PostgreSQL captures INSERT and DELETE once per statement, from its transition table: every row
+    still gets its own event, with its exact payload, in the order the rows were written."""
+    _migrate(tpch_project, database, "--create-entity-tables")
+    order = next(entity for entity in _model(tpch_project)["entities"] if entity["table"] == "orders")
+    expected = _many_rows_written(database, order, copy=database.dialect == "postgresql")
+    events = events_with_old(database)
+    assert [{k: v for k, v in event.items() if k != "id"} for event in events] == expected
+    ids = [event["id"] for event in events]
+    assert ids == sorted(ids)
+
+
+def _trigger_levels(database: TestDatabase) -> dict[str, str]:
+    rows = database.query(
+        "SELECT tgname, CASE WHEN tgtype & 1 = 1 THEN 'row' ELSE 'statement' END FROM pg_trigger "
+        "WHERE tgrelid = 'orders'::regclass AND NOT tgisinternal"
+    )
+    return {str(name): str(level) for name, level in rows}
+
+
+def test_postgresql_upgrades_per_row_triggers_and_keeps_them_on_partitioned_tables(
+    tpch_project: Path, tmp_path: Path
+) -> None:
+    """An install from before (per-row INSERT and DELETE triggers) becomes per statement on `migrate`;
+    a partitioned table keeps per-row triggers, since a statement trigger on it would miss the rows
+    written straight into a partition (and one on a partition those written through the parent)."""
+    order = next(entity for entity in _model(tpch_project)["entities"] if entity["table"] == "orders")
+    statement = {"dashboard_orders_insert": "statement", "dashboard_orders_update": "row",
+                 "dashboard_orders_delete": "statement"}  # fmt: skip
+    with temporary_database("postgresql", tmp_path) as database:
+        _migrate(tpch_project, database, "--create-entity-tables")
+        for event in ("insert", "delete"):
+            database.execute(
+                f"CREATE OR REPLACE TRIGGER dashboard_orders_{event} AFTER {event.upper()} ON orders "
+                "FOR EACH ROW EXECUTE FUNCTION dashboard_orders_capture()"
+            )
+        assert set(_trigger_levels(database).values()) == {"row"}
+        _migrate(tpch_project, database)
+        assert _trigger_levels(database) == statement
+    with temporary_database("postgresql", tmp_path) as database:
+        _migrate(tpch_project, database, "--create-entity-tables")
+        database.execute("DROP TABLE orders")
+        types = {"float": "DOUBLE PRECISION", "integer": "BIGINT", "string": "TEXT"}
+        columns = "id BIGINT GENERATED BY DEFAULT AS IDENTITY, " + ", ".join(
+            f"{column['name']} {types[column['type']]}" for column in order["columns"] if not column["primary_key"]
+        )
+        database.execute(f"CREATE TABLE orders ({columns}, PRIMARY KEY (id)) PARTITION BY RANGE (id)")
+        database.execute("CREATE TABLE orders_low PARTITION OF orders FOR VALUES FROM (0) TO (1000)")
+        database.execute("CREATE TABLE orders_high PARTITION OF orders FOR VALUES FROM (1000) TO (MAXVALUE)")
+        _migrate(tpch_project, database)
+        assert set(_trigger_levels(database).values()) == {"row"}
+        through_parent = _order_rows(order, ["P-1", "P-2"])
+        _insert_many(database, "orders", through_parent)
+        straight = {**_order_rows(order, ["P-3"])[0], "id": 5000}
+        _insert_many(database, "orders_high", [straight])
+        events = events_with_old(database)
+        ids = [1, 2, 5000]
+        assert [event["payload"] for event in events] == [
+            expected_payload(order, row_id, {k: v for k, v in row.items() if k != "id"})
+            for row_id, row in zip(ids, [*through_parent, straight], strict=True)
+        ]
