@@ -12,10 +12,13 @@ from ..model import Entity
 from ..stream import protocol
 from ..stream.event_store import Event
 from .dependencies import RuntimeDep, SignedIn, require_sign_in
+from .history import HISTORY_PARAMETERS, history_page
+from .history import router as history_router
 from .metrics import CONTENT_TYPE, render_metrics
 
 router = APIRouter(dependencies=[Depends(require_sign_in)])
 """Everything that needs the token."""
+router.include_router(history_router)
 public_router = APIRouter()
 """``/health``: probes have no token (details are added for callers that have it)."""
 
@@ -88,13 +91,32 @@ async def events(
     after: Annotated[str | None, Query(description="events with a larger id, oldest first")] = None,
     before: Annotated[str | None, Query(description="the newest events with a smaller id")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    entity: Annotated[str | None, Query(max_length=100)] = None,
+    entity: Annotated[str | None, Query(max_length=2000, description="a name; history mode: a comma list")] = None,
+    since: Annotated[str | None, Query(description="history mode: ISO 8601 (UTC without offset) or -15m")] = None,
+    until: Annotated[str | None, Query(description="history mode: exclusive, same forms as since")] = None,
+    event_type: Annotated[str | None, Query(max_length=100, description="history mode: insert,update,delete")] = None,
+    q: Annotated[str | None, Query(description="history mode: text in the payload (a scan of the range)")] = None,
+    order: Annotated[str | None, Query(description="history mode: desc (newest first, default) or asc")] = None,
+    cursor: Annotated[str | None, Query(description="history mode: an answer's older or newer")] = None,
 ) -> Response:
     """History of retained events. Without ``after``: the newest ``limit`` events.
 
+    With any of ``since``, ``until``, ``event_type``, ``q``, ``order``, ``cursor``:
+    history mode (api/history.py), paged by ``(created_at, id)`` with cursors.
     Streamed page by page (at most ``PAGE_CHARS`` of events in memory), so large
     rows and concurrent requests cannot exhaust the server's memory.
     """
+    history = {"since": since, "until": until, "event_type": event_type, "q": q, "order": order, "cursor": cursor}
+    given = [name for name in HISTORY_PARAMETERS if history[name] is not None]
+    if given:
+        if after is not None or before is not None:
+            raise HTTPException(
+                status_code=422,
+                detail=f"after/before page by id; with {given[0]} page with cursor (an answer's older or newer)",
+            )
+        return await history_page(runtime, entity=entity, limit=limit, **history)
+    if entity is not None and len(entity) > 100:
+        raise HTTPException(status_code=422, detail="entity: at most 100 characters")
     after_id, before_id = _event_id("after", after), _event_id("before", before)
     if before_id == 0:
         raise HTTPException(status_code=422, detail="before=0: no event id is smaller than 0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from ..db.database import Database, StatementFailed
+from ..db.database import Database, StatementFailed, describe_error
 from ..db.dialects import sql_dialect
 from ..db.url import DatabaseTarget, Dialect
 from ..model import Model
@@ -49,6 +49,16 @@ _ADD_OLD_VALUES = {
 }
 """Upgrades a db_events created before updates carried their old values (instant on all three:
 a nullable column without a default, added at the end as 001_db_events.sql has it)."""
+
+
+TIME_INDEX = "db_events_created_at_id_idx"
+OLD_TIME_INDEX = "db_events_created_at_idx"
+_EVENT_INDEXES = (
+    "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i "
+    "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
+    "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() AND t.relname = 'db_events'"
+)
+"""PostgreSQL: the indexes of db_events, and whether each is usable (a failed CONCURRENTLY build is not)."""
 
 
 class MigrationError(RuntimeError):
@@ -158,6 +168,36 @@ def _events_upgrade(dialect: Dialect, tables: LiveTables) -> list[Statement]:
     return [Statement("upgrade of db_events (old values of updates)", _ADD_OLD_VALUES[sql_dialect(dialect).family])]
 
 
+async def _time_index_upgrade(db: Database) -> tuple[list[str], list[str]]:
+    """PostgreSQL: ``(before, after)`` the script, to give an existing db_events the (created_at, id) index.
+
+    Built CONCURRENTLY, outside the script's transaction: a plain CREATE INDEX
+    would hold the application's writes (through the triggers) for as long as it
+    reads the table. MySQL / MariaDB and SQLite need nothing: their created_at
+    index already ends with the primary key.
+    """
+    if db.sql.family != "postgresql":
+        return [], []
+    indexes = {str(row["name"]): bool(row["valid"]) for row in await db.fetch_all(_EVENT_INDEXES)}
+    if not indexes:  # no db_events yet: 001_db_events.sql creates the table with its indexes
+        return [], []
+    before: list[str] = []
+    if indexes.get(TIME_INDEX) is False:  # a build that failed or was interrupted
+        before.append(f"DROP INDEX CONCURRENTLY IF EXISTS {TIME_INDEX}")
+    if not indexes.get(TIME_INDEX):
+        before.append(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {TIME_INDEX} ON db_events (created_at, id)")
+    after = [f"DROP INDEX CONCURRENTLY IF EXISTS {OLD_TIME_INDEX}"] if OLD_TIME_INDEX in indexes else []
+    return before, after
+
+
+async def _run_each(db: Database, statements: list[str]) -> None:
+    for sql in statements:
+        try:
+            await db.execute(sql)
+        except Exception as error:  # noqa: BLE001 - every driver has its own error types
+            raise MigrationError(f"upgrade of db_events (time index): {describe_error(error)}") from None
+
+
 async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables: bool, notify: bool = False) -> str:
     check_notify(target.dialect, notify=notify, drop=drop)
     db = Database(target, pool_size=1)
@@ -167,6 +207,7 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
         files = planned_files(target.dialect, drop=drop, entity_tables=entity_tables, notify=notify)
         statements = {name: _file_statements(target.dialect, name, current) for name in files}
         upgrade: list[Statement] = []
+        index_after: list[str] = []
         if not drop:
             # Before the first statement: MySQL and MariaDB cannot roll DDL back, and a
             # trigger that names a missing column fails every write to its table.
@@ -176,6 +217,8 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
             if problems:
                 raise ModelMismatch(target.display, problems)
             upgrade = _events_upgrade(target.dialect, tables)
+            index_before, index_after = await _time_index_upgrade(db)
+            await _run_each(db, index_before)
         # The upgrade goes between db_events (a no-op then) and the triggers that write old_values.
         ordered = [
             statement
@@ -195,6 +238,7 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
         except StatementFailed as failure:
             where = statements_run[failure.index].source if failure.index >= 0 else "locking"
             raise MigrationError(f"{where}: {failure.message}") from None
+        await _run_each(db, index_after)
     finally:
         await db.disconnect()
     if drop:

@@ -75,6 +75,8 @@ class EventRef:
 
     id: int
     size: int
+    at: datetime | str | None = None
+    """History pages: ``created_at`` as the database holds it (SQLite: its text), for the cursors."""
 
 
 def within_budget(refs: Sequence[EventRef], budget: int) -> list[list[EventRef]]:
@@ -122,6 +124,10 @@ def _event(row: Mapping[str, Any]) -> Event:
 
 def _refs(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
     return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE) for row in rows]
+
+
+def _refs_with_time(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
+    return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE, row["created_at"]) for row in rows]
 
 
 def _id_list(ids: Sequence[int]) -> str:
@@ -206,9 +212,13 @@ class EventStore:
         return found
 
     async def read(self, refs: Sequence[EventRef], budget: int = PAGE_CHARS) -> AsyncIterator[list[Event]]:
-        """The events of ``refs``, one group of at most ``budget`` characters at a time."""
+        """The events of ``refs`` in the order of ``refs``, one group of at most ``budget`` characters at a time."""
         for group in within_budget(refs, budget):
-            yield await self.by_ids([ref.id for ref in group])
+            events = await self.by_ids([ref.id for ref in group])
+            # by_ids reads in id order; history pages are in (created_at, id) order.
+            position = {ref.id: index for index, ref in enumerate(group)}
+            events.sort(key=lambda event: position[event.id])
+            yield events
 
     # -- bounds ---------------------------------------------------------------------
 

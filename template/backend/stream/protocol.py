@@ -8,6 +8,7 @@ around the payload JSON the triggers stored, never parsed and encoded again.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -104,6 +105,51 @@ async def history_body(pages: AsyncIterator[list[Event]], next_after: int | None
         yield text if first else "," + text
         first = False
     yield f'],"next_after":{"null" if next_after is None else next_after}}}'
+
+
+async def history_page_body(pages: AsyncIterator[list[Event]], fields: dict[str, Any]) -> AsyncIterator[str]:
+    """A history-mode ``GET /api/events`` answer: ``{"events": [...], "next_after": null, **fields}``."""
+    async for piece in history_body(pages, None):
+        if piece.startswith("],"):
+            yield piece[:-1] + "".join(f",{json.dumps(key)}:{json.dumps(value)}" for key, value in fields.items()) + "}"
+        else:
+            yield piece
+
+
+# -- history cursors -------------------------------------------------------------
+
+CURSOR_DIRECTIONS = {"o": "desc", "n": "asc"}
+"""``older`` cursors page newest first, ``newer`` ones oldest first."""
+_MAX_CURSOR_CHARS = 200
+
+
+class BadCursor(ValueError):
+    """A ``cursor`` value that no answer gave out."""
+
+
+def encode_cursor(direction: str, at: str, event_id: int) -> str:
+    """Opaque to clients: ``o|<created_at>|<id>`` (or ``n|…``), base64url without padding."""
+    raw = f"{direction}|{at}|{event_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[str, str, int]:
+    """``(order, created_at text, id)`` of a cursor; raises :class:`BadCursor`."""
+    problem = BadCursor("cursor: not a cursor from an answer's older or newer (keep it as given)")
+    if len(text) > _MAX_CURSOR_CHARS or not text.isascii():
+        raise problem
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise problem from None
+    parts = raw.split("|")
+    if len(parts) != 3 or parts[0] not in CURSOR_DIRECTIONS:
+        raise problem
+    try:
+        event_id = parse_event_id("cursor", parts[2])
+    except BadEventId:
+        raise problem from None
+    return CURSOR_DIRECTIONS[parts[0]], parts[1], event_id
 
 
 # -- control messages ----------------------------------------------------------

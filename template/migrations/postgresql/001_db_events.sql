@@ -18,7 +18,10 @@ CREATE TABLE IF NOT EXISTS db_events (
     old_values      JSON
 );
 
--- Retention deletes by age.
-CREATE INDEX IF NOT EXISTS db_events_created_at_idx ON db_events (created_at);
+-- History pages in (created_at, id) order, time ranges, and retention by age.
+-- A db_events made before it had db_events_created_at_idx (created_at): the
+-- migration runner builds this one CONCURRENTLY first (writes go on), so the
+-- statement below is then a no-op, and drops the old index afterwards.
+CREATE INDEX IF NOT EXISTS db_events_created_at_id_idx ON db_events (created_at, id);
 -- History of one entity, paged by id.
 CREATE INDEX IF NOT EXISTS db_events_entity_id_idx ON db_events (entity, id);

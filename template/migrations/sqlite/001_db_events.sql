@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS db_events (
     old_values      TEXT CHECK (old_values IS NULL OR json_valid(old_values))
 );
 
--- Retention deletes by age.
+-- Retention deletes by age; history pages in (created_at, id) order and time
+-- ranges: SQLite ends every index with the rowid (here id), so this index is
+-- (created_at, id) and serves both without a second one.
 CREATE INDEX IF NOT EXISTS db_events_created_at_idx ON db_events (created_at);
 -- History of one entity, paged by id.
 CREATE INDEX IF NOT EXISTS db_events_entity_id_idx ON db_events (entity, id);

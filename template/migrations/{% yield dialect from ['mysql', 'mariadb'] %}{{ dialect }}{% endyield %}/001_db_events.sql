@@ -12,7 +12,10 @@ CREATE TABLE IF NOT EXISTS db_events (
     created_at      TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
     -- Updates: the old values of the changed columns, by field name.
     old_values      JSON NULL,
-    -- Retention deletes by age; history of one entity is paged by id.
+    -- Retention deletes by age; history pages in (created_at, id) order and time
+    -- ranges: InnoDB ends every secondary index with the primary key, so this
+    -- index is (created_at, id) and serves both without a second one.
+    -- History of one entity is paged by id.
     INDEX db_events_created_at_idx (created_at),
     INDEX db_events_entity_id_idx (entity, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
