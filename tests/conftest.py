@@ -38,6 +38,16 @@ def tpch_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
+def built_frontend(tpch_project: Path) -> Path:
+    """The example project's frontend, installed and built once (shared by the browser tests)."""
+    from tests.support.frontend import install_and_build
+
+    frontend = tpch_project / "frontend"
+    install_and_build(frontend)
+    return frontend
+
+
+@pytest.fixture(scope="session")
 def showcase_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(
         template_repo, tmp_path_factory.mktemp("showcase") / "showcase-dashboard", SHOWCASE, database="postgresql"

@@ -23,13 +23,6 @@ from tests.support.tcp_proxy import TcpProxy
 APPEAR_WITHIN_MS = 2000
 
 
-@pytest.fixture(scope="session")
-def built_frontend(tpch_project: Path) -> Path:
-    frontend = tpch_project / "frontend"
-    install_and_build(frontend)
-    return frontend
-
-
 def test_typescript_strict_and_unit_tests(built_frontend: Path) -> None:
     typecheck = node_tool(built_frontend, "typescript/bin/tsc", "--noEmit")
     assert typecheck.returncode == 0, typecheck.stdout + typecheck.stderr
