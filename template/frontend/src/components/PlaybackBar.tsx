@@ -56,7 +56,7 @@ export function PlaybackBar({ playback, onLive, onHistory }: { playback: Playbac
         </span>
       </div>
       <div className="flex flex-wrap items-center gap-2">
-        <button type="button" onClick={running ? playback.pause : playback.play} className={BUTTON} aria-pressed={!running}>
+        <button type="button" onClick={running ? playback.pause : playback.play} className={BUTTON}>
           {running ? "⏸ Pause" : status.state === "ended" ? "↺ Replay" : "▶ Resume"}
         </button>
         <span role="group" aria-label="Playback speed" className="inline-flex overflow-hidden rounded border border-slate-300 dark:border-slate-700">

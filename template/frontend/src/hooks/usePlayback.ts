@@ -42,7 +42,7 @@ export interface Playback {
   readonly seek: (position: number) => void;
 }
 
-export function usePlayback(api: Api, entities: readonly EntityConfig[]): Playback {
+export function usePlayback(api: Api, entities: readonly EntityConfig[], pageSize = PLAYBACK_PAGE): Playback {
   const [range, setRange] = useState<TimeRange | null>(null);
   const [status, setStatus] = useState<PlaybackStatus | null>(null);
   const [data, setData] = useState<DashboardData>(() => emptyData(entities));
@@ -127,7 +127,7 @@ export function usePlayback(api: Api, entities: readonly EntityConfig[]): Playba
               due.current.reset = true;
               due.current.position = from;
             }
-            fetchPage(api, reading, ALL, { limit: PLAYBACK_PAGE, order: "asc", cursor }, controller.signal).then(
+            fetchPage(api, reading, ALL, { limit: pageSize, order: "asc", cursor }, controller.signal).then(
               (page) => {
                 if (scheduler.current !== created || generation !== latest) return;
                 // Ascending pages: `newer` continues, and is null once the range is read.
@@ -138,6 +138,7 @@ export function usePlayback(api: Api, entities: readonly EntityConfig[]): Playba
                 if (controller.signal.aborted) return;
                 setError(problem instanceof Error ? problem.message : String(problem));
                 created.pause();
+                setStatus(created.status);
               },
             );
           },
@@ -151,7 +152,7 @@ export function usePlayback(api: Api, entities: readonly EntityConfig[]): Playba
       created.play();
       setStatus(created.status);
     },
-    [api, stop, scheduleFlush],
+    [api, stop, scheduleFlush, pageSize],
   );
 
   useEffect(() => stop, [stop]);

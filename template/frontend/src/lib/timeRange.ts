@@ -107,13 +107,13 @@ export interface RetentionNote {
 export function retentionNote(range: TimeRange, retention: Retention, zone: TimeZoneMode): RetentionNote | null {
   const { oldest, retentionDays } = retention;
   if (oldest === null || range.since >= oldest) return null;
-  const kept = `the oldest kept is from ${formatInstant(oldest, zone)}`;
-  const policy =
+  const when = formatInstant(oldest, zone);
+  const kept =
     retentionDays === null
-      ? "Events before the oldest one kept were deleted"
-      : `Events older than ${retentionDays} day${retentionDays === 1 ? " is" : "s are"} not kept`;
-  if (range.until <= oldest) return { kind: "outside", text: `${policy}; ${kept}. Nothing of this range is kept.` };
-  return { kind: "partly", text: `${policy}; ${kept}: this range starts before it.` };
+      ? `The oldest event kept is from ${when}.`
+      : `Events older than ${retentionDays} day${retentionDays === 1 ? " is" : "s are"} not kept; the oldest kept is from ${when}.`;
+  if (range.until <= oldest) return { kind: "outside", text: `${kept} Nothing of this range is kept.` };
+  return { kind: "partly", text: `${kept} This range starts before it.` };
 }
 
 /** What the picker says about retention, always shown. */

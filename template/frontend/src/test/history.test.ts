@@ -62,7 +62,7 @@ describe("the time range", () => {
     expect(retentionNote({ since: T - 1000, until: T + 1000 }, kept, "utc")?.kind).toBe("partly");
     expect(retentionNote({ since: 0, until: 1 }, { retentionDays: 7, oldest: null, newest: null }, "utc")).toBeNull();
     expect(retentionNote({ since: 0, until: 1 }, { ...kept, retentionDays: null }, "utc")?.text).toMatch(
-      /^Events before the oldest one kept were deleted/,
+      /^The oldest event kept is from .*\. Nothing of this range is kept\.$/,
     );
     expect(retentionSummary(kept)).toBe("Events are kept 7 days.");
     expect(retentionSummary({ ...kept, retentionDays: 1 })).toBe("Events are kept 1 day.");
