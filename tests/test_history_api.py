@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -240,7 +240,7 @@ def filled_db(request: pytest.FixtureRequest, tmp_path: Path, tpch_project: Path
         yield db
 
 
-def _page_sql(db: TestDatabase, order: str, *, cursor: bool, entity: bool) -> str:
+def _page_sql(db: TestDatabase, order: Literal["asc", "desc"], *, cursor: bool, entity: bool) -> str:
     """The backend's own page statement, its values written in as literals."""
     from backend.db.database import Database
     from backend.db.url import parse_database_url
@@ -251,7 +251,7 @@ def _page_sql(db: TestDatabase, order: str, *, cursor: bool, entity: bool) -> st
     since, until = native_time(store.family, now - timedelta(hours=12)), native_time(store.family, now)
     position = Position(native_time(store.family, now - timedelta(hours=6)), 12345) if cursor else None
     filters = HistoryFilter(since=since, until=until, entities=("Order",) if entity else ())
-    sql, values = store.page_sql(filters, position, order)  # type: ignore[arg-type]
+    sql, values = store.page_sql(filters, position, order)
     values["limit"] = 500
 
     def literal(value: Any) -> str:
@@ -289,7 +289,8 @@ def _tables(node: Any) -> list[dict[str, Any]]:
 
 def test_a_time_range_page_is_an_index_range_scan(filled_db: TestDatabase) -> None:
     db = filled_db
-    for order in ("desc", "asc"):
+    orders: tuple[Literal["asc", "desc"], ...] = ("desc", "asc")
+    for order in orders:
         for cursor in (False, True):
             for entity in (False, True):
                 plan = _plan(db, _page_sql(db, order, cursor=cursor, entity=entity))

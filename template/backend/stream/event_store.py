@@ -24,7 +24,7 @@ _IN_LIST = 1000
 
 # Size of an event in the database, read without reading the payload itself
 # (PostgreSQL takes octet_length of a TOASTed value from its header).
-_SIZE = {
+EVENT_SIZE = {
     "postgresql": "octet_length(CAST(payload AS text)) + COALESCE(octet_length(CAST(changed_columns AS text)), 0) "
     "+ COALESCE(octet_length(CAST(old_values AS text)), 0)",
     "sqlite": "length(CAST(payload AS BLOB)) + COALESCE(length(CAST(changed_columns AS BLOB)), 0) "
@@ -126,7 +126,7 @@ def _refs(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
     return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE) for row in rows]
 
 
-def _refs_with_time(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
+def refs_with_time(rows: Sequence[Mapping[str, Any]]) -> list[EventRef]:
     return [EventRef(int(row["id"]), int(row["size"] or 0) + _ENVELOPE, row["created_at"]) for row in rows]
 
 
@@ -142,7 +142,7 @@ class EventStore:
         # The JSON columns are read as text: the payload goes to the browsers as
         # is, without being parsed and encoded again.
         self._columns = db.sql.event_columns
-        self._size = _SIZE[self.family]
+        self._size = EVENT_SIZE[self.family]
         self._expired_through = _EXPIRED_THROUGH[self.family]
         self._delete_below = _DELETE_BELOW[self.family]
         self.deleting_below = 0

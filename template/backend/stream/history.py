@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from ..db.database import Database
-from .event_store import _SIZE, EventRef, _refs_with_time
+from .event_store import EVENT_SIZE, EventRef, refs_with_time
 
 Order = Literal["asc", "desc"]
 DbTime = datetime | str
@@ -114,7 +114,7 @@ class HistoryStore:
     def __init__(self, db: Database):
         self.db = db
         self.family = db.sql.family
-        self._size = _SIZE[self.family]
+        self._size = EVENT_SIZE[self.family]
 
     def _where(self, filters: HistoryFilter, position: Position | None, order: Order) -> tuple[str, dict[str, Any]]:
         conditions: list[str] = []
@@ -156,7 +156,7 @@ class HistoryStore:
         """Up to ``limit`` events of the range beyond ``position`` in ``order`` (from the range's end without it)."""
         sql, values = self.page_sql(filters, position, order)
         rows = await self.db.fetch_all(sql, {**values, "limit": limit})
-        return _refs_with_time(rows)
+        return refs_with_time(rows)
 
     async def histogram(self, filters: HistoryFilter, bucket_seconds: int) -> list[Mapping[str, Any]]:
         """``(bucket, entity, count)`` rows, ``bucket`` counting ``bucket_seconds`` since the epoch."""
