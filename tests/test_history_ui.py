@@ -10,6 +10,8 @@ what is kept says so, playback at 10x replays with the original spacing / 10
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +71,18 @@ def _wait_page(page: Any, text: str) -> None:
     page.get_by_test_id("history-page").filter(has_text=re.compile(f"^{re.escape(text)}$")).wait_for(timeout=10_000)
 
 
+def _iso_ms(moment: datetime) -> str:
+    """As the page's Date.toISOString() writes it."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _wait_range(page: Any, since: datetime, until: datetime) -> None:
+    shown = page.get_by_test_id("history-range")
+    for moment in (since, until):
+        shown.locator(f"time[datetime='{_iso_ms(moment)}']").wait_for(timeout=10_000)
+
+
 def _choose_range(page: Any, since: datetime, until: datetime) -> None:
     bar = page.get_by_test_id("history-bar")
     if bar.get_by_role("button", name="Custom").get_attribute("aria-pressed") != "true":
@@ -76,6 +90,7 @@ def _choose_range(page: Any, since: datetime, until: datetime) -> None:
     bar.get_by_label("From (UTC)").fill(_utc_field(since))
     bar.get_by_label("To (UTC)").fill(_utc_field(until))
     bar.get_by_role("button", name="Apply").click()
+    _wait_range(page, since.replace(microsecond=0), until.replace(microsecond=0))
 
 
 def _order(db: TestDatabase, key: str) -> int:
@@ -104,7 +119,12 @@ def test_history_histogram_playback_and_back_to_live(
     newest_first = sorted(stamps, key=lambda i: (stamps[i], i), reverse=True)
     order_ids = [i for i in newest_first if stamps[i] < minute + timedelta(minutes=1)]
 
-    context = {"timezone_id": "America/New_York", "locale": "en-US", "viewport": {"width": 1400, "height": 1100}}
+    context = {
+        "timezone_id": "America/New_York",
+        "locale": "en-US",
+        "viewport": {"width": 1400, "height": 1100},
+        "accept_downloads": True,
+    }
     with (
         BackendServer(tpch_project, db.url, POLL_INTERVAL_MS="100", RETENTION_DAYS="7") as server,
         browser_page(**context) as page,
@@ -128,6 +148,7 @@ def test_history_histogram_playback_and_back_to_live(
         _choose_range(page, minute - timedelta(minutes=2), minute + timedelta(minutes=3))
         page.get_by_role("button", name="Stream", exact=True).click()
         _wait_page(page, "50 events · newest page")
+        page.get_by_test_id("table-stream").locator("tr[data-event-id]").first.wait_for(timeout=5000)
         first = _stream_ids(page)
         bar.get_by_role("button", name="Older →").click()
         _wait_page(page, f"{ORDERS + PRODUCTS - 50} events · 1 page older")
@@ -164,12 +185,19 @@ def test_history_histogram_playback_and_back_to_live(
         page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] - 3)
         assert page.get_by_test_id("histogram-readout").inner_text().endswith(f"{ORDERS} events (Order {ORDERS})")
         page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] - 3)
+        _wait_range(page, minute, minute + timedelta(minutes=1))
         _wait_page(page, "50 events · newest page")
         assert _field_moment(bar.get_by_label("From (UTC)").input_value()) == minute
         assert _field_moment(bar.get_by_label("To (UTC)").input_value()) == minute + timedelta(minutes=1)
         bar.get_by_role("button", name="Older →").click()
         _wait_page(page, f"{ORDERS - 50} events · 1 page older")
         assert _stream_ids(page) == order_ids[50:]
+        # CSV export writes the whole range, not the page on screen.
+        with page.expect_download() as download:
+            page.get_by_test_id("table-stream").get_by_role("button", name="Export CSV").click()
+        rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+        assert [int(row["event_id"]) for row in rows] == order_ids
+        assert page.get_by_test_id("export-status").inner_text() == f"Exported All changes: {ORDERS} events."
 
         # -- Playback of that minute at 10x, measured in the page from the first row to the last.
         page.evaluate(WATCH_ROWS)

@@ -76,7 +76,11 @@ function DashboardView({
   const [mode, setMode] = useState<Mode>("live");
   const [pageSize, setPageSize] = usePersistentState<number>("dashboard.historyPageSize", 500);
 
-  const visible = features.filters ? entities.filter((entity) => !hidden.includes(entity.name)) : entities;
+  // Stable between renders: the histogram is drawn again only when it changes.
+  const visible = useMemo(
+    () => (features.filters ? entities.filter((entity) => !hidden.includes(entity.name)) : entities),
+    [features.filters, entities, hidden],
+  );
   // History mode filters on the server: the same entity, type and text filters as the live views.
   const historyFilter: HistoryFilter = {
     entities: features.filters && hidden.length > 0 && visible.length > 0 ? visible.map((entity) => entity.name) : null,

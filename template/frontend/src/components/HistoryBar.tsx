@@ -11,7 +11,7 @@ import { stackHistogram } from "../lib/histogram";
 import { PLAYBACK_SPEEDS, type PlaybackSpeed } from "../lib/playback";
 import {
   bucketRange,
-  formatRange,
+  formatInstant,
   fromInputValue,
   RANGE_PRESETS,
   rangeProblem,
@@ -90,7 +90,14 @@ export function HistoryBar({ history, entities, pageSize, onPageSize, onPlay, ex
           </button>
         ) : null}
         <span className="text-sm text-slate-600 dark:text-slate-300" data-testid="history-range">
-          {range ? formatRange(range, zone) : "Loading the range…"}
+          {range ? (
+            <>
+              <time dateTime={new Date(range.since).toISOString()}>{formatInstant(range.since, zone)}</time> –{" "}
+              <time dateTime={new Date(range.until).toISOString()}>{formatInstant(range.until, zone)}</time>
+            </>
+          ) : (
+            "Loading the range…"
+          )}
         </span>
       </div>
 
