@@ -40,7 +40,7 @@ def tpch_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="session")
 def built_frontend(tpch_project: Path) -> Path:
-    """The TPC-H project's frontend, installed and built once (test_frontend, test_subscriptions)."""
+    """The TPC-H project's frontend, installed and built once (shared by the browser tests)."""
     frontend = tpch_project / "frontend"
     install_and_build(frontend)
     return frontend

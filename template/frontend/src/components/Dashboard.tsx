@@ -1,7 +1,10 @@
 import { useMemo, useState } from "react";
 import { useAlerts } from "../hooks/useAlerts";
 import { useDebounced } from "../hooks/useDebounced";
+import { useHistory } from "../hooks/useHistory";
 import { usePersistentState } from "../hooks/usePersistentState";
+import { usePlayback } from "../hooks/usePlayback";
+import { useRangeExport } from "../hooks/useRangeExport";
 import { useRealtimeData } from "../hooks/useRealtimeData";
 import { useServerStats } from "../hooks/useServerStats";
 import { useTheme } from "../hooks/useTheme";
@@ -10,6 +13,7 @@ import type { Api, Session } from "../lib/api";
 import { displayColumns } from "../lib/columns";
 import type { DashboardModel } from "../lib/entityModel";
 import { formatClock, type TimeZoneMode } from "../lib/format";
+import type { HistoryFilter } from "../lib/history";
 import { matchesSearch } from "../lib/search";
 import { eventsPerSecond, STREAM_CAP } from "../lib/store";
 import type { ColumnConfig, DbEvent, EntityConfig, EventType, Subscription } from "../lib/types";
@@ -17,11 +21,16 @@ import { AlertsMenu } from "./AlertsMenu";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { CurrentRowsTable, EntityViewSwitch } from "./CurrentRowsTable";
 import { EventTable } from "./EventTable";
+import { HistoryBar } from "./HistoryBar";
+import { type Mode, ModeSwitch } from "./ModeSwitch";
+import { PlaybackBar } from "./PlaybackBar";
 import { StatsCards } from "./StatsCards";
 import { TimeZoneToggle } from "./TimeZoneToggle";
 import { EVENT_TYPES, Toolbar, type View } from "./Toolbar";
 
 const NO_COLUMNS: ColumnConfig[] = [];
+/** The server's limit on the text filter. */
+const MAX_QUERY = 200;
 
 export interface DashboardProps {
   readonly title: string;
@@ -64,17 +73,35 @@ function DashboardView({
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim().toLowerCase(), 200);
   const [dark, toggleTheme] = useTheme();
+  // Live, History (a range read page by page) or Playback (a range replayed into the live views).
+  // The live stream runs on in every mode: back to live shows everything that arrived meanwhile.
+  const [mode, setMode] = useState<Mode>("live");
+  const [pageSize, setPageSize] = usePersistentState<number>("dashboard.historyPageSize", 500);
 
-  const visible = features.filters ? entities.filter((entity) => !hidden.includes(entity.name)) : entities;
-  const rate = eventsPerSecond(data);
+  // Stable between renders: the histogram is drawn again only when it changes.
+  const visible = useMemo(
+    () => (features.filters ? entities.filter((entity) => !hidden.includes(entity.name)) : entities),
+    [features.filters, entities, hidden],
+  );
+  // History mode filters on the server: the same entity, type and text filters as the live views.
+  const historyFilter: HistoryFilter = {
+    entities: features.filters && hidden.length > 0 && visible.length > 0 ? visible.map((entity) => entity.name) : null,
+    eventTypes: hiddenTypes.length > 0 && hiddenTypes.length < EVENT_TYPES.length ? EVENT_TYPES.filter((type) => !hiddenTypes.includes(type)) : null,
+    q: search.slice(0, MAX_QUERY),
+  };
+  const history = useHistory({ api, active: mode === "history", filter: historyFilter, pageSize });
+  const playback = usePlayback(api, entities);
+  const rangeExport = useRangeExport(api);
+  const shown = mode === "playback" ? playback.data : data;
+  const rate = eventsPerSecond(shown);
   // Before any live event: the newest one loaded from history, not "none yet" beside full tables.
-  const lastEventAt = data.lastEventAt ?? data.stream[0]?.timestamp ?? null;
+  const lastEventAt = shown.lastEventAt ?? shown.stream[0]?.timestamp ?? null;
 
   const filtered = useMemo(() => {
     const byEntity = new Map<string, DbEvent[]>();
     const typeShown = (event: DbEvent) => !hiddenTypes.includes(event.event_type);
     for (const entity of entities) {
-      const rows = data.byEntity[entity.name] ?? [];
+      const rows = shown.byEntity[entity.name] ?? [];
       const filtering = search || hiddenTypes.length > 0;
       byEntity.set(
         entity.name,
@@ -82,7 +109,7 @@ function DashboardView({
       );
     }
     const visibleNames = new Set(visible.map((entity) => entity.name));
-    const stream = data.stream.filter((event) => {
+    const stream = shown.stream.filter((event) => {
       const entity = entityByName.get(event.entity);
       return (
         entity !== undefined &&
@@ -92,7 +119,35 @@ function DashboardView({
       );
     });
     return { byEntity, stream };
-  }, [data, search, visible, entities, entityByName, hiddenTypes]);
+  }, [shown, search, visible, entities, entityByName, hiddenTypes]);
+
+  // History mode: the page as the server filtered it (text included), split per entity.
+  const historyPage = history.page;
+  const paged = useMemo(() => {
+    const byEntity = new Map<string, DbEvent[]>(entities.map((entity) => [entity.name, []]));
+    const visibleNames = new Set(visible.map((entity) => entity.name));
+    const stream: DbEvent[] = [];
+    for (const event of historyPage?.events ?? []) {
+      if (hiddenTypes.includes(event.event_type)) continue;
+      byEntity.get(event.entity)?.push(event);
+      if (visibleNames.has(event.entity)) stream.push(event);
+    }
+    return { byEntity, stream };
+  }, [historyPage, entities, visible, hiddenTypes]);
+  const inHistory = mode === "history";
+  const tables = inHistory ? paged : filtered;
+  const emptyText = !inHistory
+    ? undefined
+    : history.page === null || history.loading
+      ? "Loading…"
+      : "No events here in this range and page.";
+  const exportRange = (title: string, names: readonly string[] | null, fields: readonly string[]) =>
+    history.range &&
+    rangeExport.exportRange(title, history.range, { ...historyFilter, entities: names ?? historyFilter.entities }, fields);
+  const toLive = () => {
+    playback.stop();
+    setMode("live");
+  };
 
   const toggleEntity = (name: string) =>
     setHidden(hidden.includes(name) ? hidden.filter((item) => item !== name) : [...hidden, name]);
@@ -103,6 +158,13 @@ function DashboardView({
     <div className="mx-auto flex max-w-screen-2xl flex-col gap-4 p-3 sm:p-5">
       <header className="flex flex-wrap items-center gap-3">
         <h1 className="text-xl font-bold">{title}</h1>
+        <ModeSwitch
+          mode={mode}
+          onMode={(next) => {
+            playback.stop();
+            setMode(next);
+          }}
+        />
         <ConnectionStatus status={status} />
         <AlertsMenu board={alerts.board} notifier={alerts.notifier} />
         <span className="text-sm text-slate-600 dark:text-slate-300" data-testid="last-event">
@@ -135,11 +197,36 @@ function DashboardView({
         </span>
       </header>
 
-      {features.statistics ? <StatsCards entities={visible} data={data} server={server} /> : null}
+      {features.statistics && mode === "live" ? <StatsCards entities={visible} data={data} server={server} /> : null}
+
+      {mode === "history" ? (
+        <HistoryBar
+          history={history}
+          entities={visible}
+          pageSize={pageSize}
+          onPageSize={setPageSize}
+          exportStatus={rangeExport.status}
+          onPlay={(range, speed) => {
+            playback.start(range, speed);
+            setMode("playback");
+          }}
+        />
+      ) : null}
+      {mode === "playback" ? (
+        <PlaybackBar
+          playback={playback}
+          onLive={toLive}
+          onHistory={() => {
+            playback.stop();
+            setMode("history");
+          }}
+        />
+      ) : null}
 
       <Toolbar
         entities={entities}
-        features={features}
+        // Pausing is for the live stream; playback has its own pause.
+        features={mode === "live" ? features : { ...features, pause: false }}
         hidden={hidden}
         onToggleEntity={toggleEntity}
         hiddenTypes={hiddenTypes}
@@ -158,23 +245,29 @@ function DashboardView({
         {view === "tables" ? (
           visible.map((entity) => (
             <div key={entity.name} className="flex min-w-0 flex-col">
-              <EntityViewSwitch
-                entity={entity}
-                mode={rowViews.includes(entity.name) ? "rows" : "events"}
-                onMode={(mode) =>
-                  setRowViews([...rowViews.filter((name) => name !== entity.name), ...(mode === "rows" ? [entity.name] : [])])
-                }
-              />
-              {rowViews.includes(entity.name) ? (
+              {mode === "live" ? (
+                <EntityViewSwitch
+                  entity={entity}
+                  mode={rowViews.includes(entity.name) ? "rows" : "events"}
+                  onMode={(next) =>
+                    setRowViews([...rowViews.filter((name) => name !== entity.name), ...(next === "rows" ? [entity.name] : [])])
+                  }
+                />
+              ) : null}
+              {mode === "live" && rowViews.includes(entity.name) ? (
                 <CurrentRowsTable api={api} entity={entity} watchEvents={realtime.watchEvents} search={search} />
               ) : (
                 <EventTable
                   testId={`table-${entity.name}`}
                   title={`${entity.icon} ${entity.name}`}
                   color={entity.color}
-                  events={filtered.byEntity.get(entity.name) ?? []}
-                  buffered={data.byEntity[entity.name]?.length ?? 0}
-                  capacity={entity.maxRecords}
+                  events={tables.byEntity.get(entity.name) ?? []}
+                  buffered={inHistory ? undefined : (shown.byEntity[entity.name]?.length ?? 0)}
+                  capacity={inHistory ? undefined : entity.maxRecords}
+                  emptyText={emptyText}
+                  onExportCsv={
+                    inHistory ? () => exportRange(entity.name, [entity.name], displayColumns(entity).map((c) => c.name)) : undefined
+                  }
                   entity={entity}
                   columns={displayColumns(entity)}
                   autoScroll={features.autoScroll}
@@ -187,9 +280,15 @@ function DashboardView({
           <EventTable
             testId="table-stream"
             title="All changes"
-            events={filtered.stream}
-            buffered={data.stream.length}
-            capacity={STREAM_CAP}
+            events={tables.stream}
+            buffered={inHistory ? undefined : shown.stream.length}
+            capacity={inHistory ? undefined : STREAM_CAP}
+            emptyText={emptyText}
+            onExportCsv={
+              inHistory
+                ? () => exportRange("All changes", null, [...new Set(visible.flatMap((entity) => entity.displayFields))])
+                : undefined
+            }
             columns={NO_COLUMNS}
             csvFields={[...new Set(visible.flatMap((entity) => entity.displayFields))]}
             entities={entityByName}

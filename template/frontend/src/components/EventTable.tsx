@@ -28,6 +28,10 @@ export interface EventTableProps {
   /** Events the page holds for this table before any filter, and the most it keeps. */
   readonly buffered?: number;
   readonly capacity?: number;
+  /** Shown when there is no row ("Waiting for changes…" by default, for the live views). */
+  readonly emptyText?: string;
+  /** Replaces the export of the rows held (History mode exports its whole range). */
+  readonly onExportCsv?: () => void;
 }
 
 /** "12 events buffered (of 500)", or with a filter on "3 shown · 12 events buffered (of 500)". */
@@ -60,6 +64,10 @@ export function EventTable(props: EventTableProps) {
   };
 
   const exportRows = () => {
+    if (props.onExportCsv) {
+      props.onExportCsv();
+      return;
+    }
     const name = title.toLowerCase().replaceAll(/[^a-z0-9]+/g, "-");
     downloadCsv(`${name}-${new Date().toISOString().slice(0, 19).replaceAll(":", "")}.csv`, toCsv(events, csvFields ?? columns.map((c) => c.name)));
   };
@@ -120,7 +128,7 @@ export function EventTable(props: EventTableProps) {
             {events.length === 0 ? (
               <tr>
                 <td colSpan={entities ? 4 : columns.length + 2} className="px-2 py-6 text-center text-slate-600 dark:text-slate-300">
-                  Waiting for changes…
+                  {props.emptyText ?? "Waiting for changes…"}
                 </td>
               </tr>
             ) : (
