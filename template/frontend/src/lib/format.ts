@@ -61,10 +61,18 @@ export function formatClock(instant: string | number, zone: TimeZoneMode): strin
   return Number.isNaN(moment.getTime()) ? String(instant) : clock[zone].format(moment);
 }
 
+let knownZone: string | undefined;
+
+/** The browser's zone name, read once (building an Intl.DateTimeFormat costs about a millisecond). */
+function browserZone(): string {
+  knownZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return knownZone;
+}
+
 /** The zone the page shows times in, for its header: "UTC" or the browser's zone name. */
 export function zoneName(zone: TimeZoneMode): string {
   if (zone === "utc") return "UTC";
-  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const name = browserZone();
   // "local time (UTC)" on a machine set to UTC: clear about which switch is on.
   return name ? `local time (${name})` : "local time";
 }
