@@ -1,11 +1,12 @@
-import { memo, useMemo, useState } from "react";
+import { memo, useContext, useMemo, useState } from "react";
+import { TimeZoneContext } from "../hooks/useTimeZone";
 import { useCurrentRows } from "../hooks/useCurrentRows";
 import type { Api } from "../lib/api";
 import { displayColumns } from "../lib/columns";
 import type { CurrentRow } from "../lib/currentRows";
-import { fieldValue, formatValue } from "../lib/format";
+import { fieldValue, formattedText } from "../lib/format";
 import type { EventWatcher } from "../lib/realtimeClient";
-import type { ColumnConfig, EntityConfig, JsonValue } from "../lib/types";
+import type { ColumnConfig, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { RowDetail } from "./RowDetail";
 import { RowTable } from "./RowTable";
@@ -53,22 +54,6 @@ function rowColumns(entity: EntityConfig): readonly ColumnConfig[] {
   return columns;
 }
 
-function oldText(value: JsonValue | undefined, column: ColumnConfig): string {
-  const formatted = formatValue(value, column);
-  switch (formatted.kind) {
-    case "null":
-      return "NULL";
-    case "number":
-      return formatted.text;
-    case "boolean":
-      return String(formatted.value);
-    case "json":
-      return formatted.short;
-    case "text":
-      return formatted.full ?? formatted.text;
-  }
-}
-
 export interface CurrentRowsTableProps {
   readonly api: Api;
   readonly entity: EntityConfig;
@@ -80,6 +65,7 @@ export interface CurrentRowsTableProps {
 /** The entity's table as it is now: newest rows by key, changed in place as events arrive. */
 export function CurrentRowsTable({ api, entity, watchEvents, search }: CurrentRowsTableProps) {
   const view = useCurrentRows(api, entity, watchEvents);
+  const zone = useContext(TimeZoneContext);
   const [detail, setDetail] = useState<CurrentRow | null>(null);
   const columns = rowColumns(entity);
   const testId = `rows-${entity.name}`;
@@ -87,9 +73,9 @@ export function CurrentRowsTable({ api, entity, watchEvents, search }: CurrentRo
   const rows = useMemo(
     () =>
       search
-        ? all.filter((row) => columns.some((column) => oldText(fieldValue(row.data, column.name), column).toLowerCase().includes(search)))
+        ? all.filter((row) => columns.some((column) => formattedText(fieldValue(row.data, column.name), column, zone).toLowerCase().includes(search)))
         : all,
-    [all, columns, search],
+    [all, columns, search, zone],
   );
   const title = `${entity.icon} ${entity.name}: current rows`;
 
@@ -137,6 +123,7 @@ const RowLine = memo(function RowLine({
   tabStop: boolean;
 }) {
   const deleted = row.deletedAt !== null;
+  const zone = useContext(TimeZoneContext);
   return (
     <tr
       tabIndex={tabStop ? 0 : -1}
@@ -148,7 +135,7 @@ const RowLine = memo(function RowLine({
     >
       {columns.map((column, index) => {
         const changed = row.changed.includes(column.name);
-        const was = changed && row.old !== null && Object.hasOwn(row.old, column.name) ? oldText(row.old[column.name], column) : null;
+        const was = changed && row.old !== null && Object.hasOwn(row.old, column.name) ? formattedText(row.old[column.name], column, zone) : null;
         return (
           <td
             key={column.name}

@@ -2,7 +2,7 @@ import { memo, useContext, useState } from "react";
 import { TimeZoneContext } from "../hooks/useTimeZone";
 import { displayColumns } from "../lib/columns";
 import { downloadCsv, toCsv } from "../lib/csv";
-import { fieldValue, formatClock, formatValue, type TimeZoneMode } from "../lib/format";
+import { fieldValue, formatClock, formattedText, type TimeZoneMode } from "../lib/format";
 import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { EntityBadge, EventBadge } from "./EventBadge";
@@ -105,19 +105,7 @@ const eventKey = (event: DbEvent): string => String(event.id);
 /** An update's old value of a changed cell as short text, or null when the cell did not change. */
 function oldValueText(event: DbEvent, column: ColumnConfig, zone: TimeZoneMode): string | null {
   if (!event.old || !Object.hasOwn(event.old, column.name)) return null;
-  const formatted = formatValue(event.old[column.name], column, zone);
-  switch (formatted.kind) {
-    case "null":
-      return "NULL";
-    case "number":
-      return formatted.text;
-    case "boolean":
-      return String(formatted.value);
-    case "json":
-      return formatted.short;
-    case "text":
-      return formatted.full ?? formatted.text;
-  }
+  return formattedText(event.old[column.name], column, zone);
 }
 
 /** One line of an entity's display fields, for the unified stream. */
