@@ -1,8 +1,11 @@
-"""Screenshots of the generated dashboard for the README: docs/screenshot-{light,dark,phone,row-detail}.png.
+"""Screenshots of the generated dashboard for the README, in docs/:
+
+screenshot-{light,dark,phone,row-detail,current-rows}.png.
 
 Generates the demo project (as `make demo` does), starts the backend and the
 simulator, lets data flow for a few seconds, and captures the page in headless
-Chromium in light and dark mode, at phone width, and with an update's row detail open.
+Chromium in light and dark mode, at phone width, with an update's row detail open,
+and with the entities shown as their current rows.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ def main() -> None:
                     path = DOCS / "screenshot-row-detail.png"
                     page.screenshot(path=str(path))
                     print(f"wrote {path.relative_to(ROOT)}")
+                    page.keyboard.press("Escape")
+                    open_current_rows(page)
+                    path = DOCS / "screenshot-current-rows.png"
+                    page.screenshot(path=str(path))
+                    print(f"wrote {path.relative_to(ROOT)}")
     finally:
         for process in (simulator, backend):
             process.send_signal(signal.SIGINT)
@@ -75,6 +83,16 @@ def open_row_detail(page: Any) -> None:
     updates = rows.filter(has_text="update")
     (updates if updates.count() else rows).first.click()
     page.get_by_test_id("row-detail").wait_for(timeout=5000)
+
+
+def open_current_rows(page: Any) -> None:
+    """Every entity as its current rows; a few seconds of changes applied in place."""
+    page.get_by_test_id("row-detail").wait_for(state="detached", timeout=5000)
+    switches = page.locator("[data-testid^='view-'][data-testid$='-rows']")
+    for index in range(switches.count()):
+        switches.nth(index).click()
+    page.locator("[data-testid^='rows-'] tr[data-row-key]").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(4000)
 
 
 if __name__ == "__main__":

@@ -411,7 +411,16 @@ def test_no_serious_accessibility_violation_on_the_main_views(
         _row(page, "stream", "AXE-1").first.wait_for(timeout=2000)
         page.wait_for_timeout(1600)
         found["stream"] = page.evaluate(AXE_SERIOUS)
-        assert found == {"tables": [], "row detail": [], "stream": []}
+        page.get_by_role("button", name="Tables").click()
+        page.get_by_test_id("view-Order-rows").click()
+        rows = page.get_by_test_id("rows-Order")
+        rows.locator("tr[data-row-key]", has_text="AXE-1").wait_for(timeout=5000)
+        found["current rows"] = page.evaluate(AXE_SERIOUS)
+        rows.locator("tr[data-row-key]", has_text="AXE-1").click()
+        page.get_by_test_id("row-detail").wait_for(timeout=2000)
+        found["current row detail"] = page.evaluate(AXE_SERIOUS)
+        page.keyboard.press("Escape")
+        assert found == {"tables": [], "row detail": [], "stream": [], "current rows": [], "current row detail": []}
 
 
 def test_every_control_is_reachable_with_tab_and_shows_its_focus(

@@ -28,10 +28,10 @@ export function Cell({ value, column, full = false }: CellProps) {
       return full ? (
         <pre className="max-w-full overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">{formatted.full}</pre>
       ) : (
-        <details>
-          <summary className="cursor-pointer font-mono text-xs">{formatted.short}</summary>
-          <pre className="mt-1 max-w-md overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">{formatted.full}</pre>
-        </details>
+        // One line in a table (rows have one height); the row detail shows it in full.
+        <span title={formatted.full} className="font-mono text-xs">
+          {formatted.short}
+        </span>
       );
     case "text":
       return full ? (

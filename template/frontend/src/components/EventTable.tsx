@@ -1,14 +1,14 @@
-import { type KeyboardEvent, type MouseEvent, memo, useCallback, useContext, useEffect, useRef, useState } from "react";
+import { memo, useContext, useState } from "react";
 import { TimeZoneContext } from "../hooks/useTimeZone";
 import { displayColumns } from "../lib/columns";
 import { downloadCsv, toCsv } from "../lib/csv";
-import { fieldValue, formatClock, formatValue, type TimeZoneMode } from "../lib/format";
+import { fieldValue, formatClock, formattedText, type TimeZoneMode } from "../lib/format";
 import type { ColumnConfig, DbEvent, EntityConfig } from "../lib/types";
 import { Cell } from "./Cell";
 import { EntityBadge, EventBadge } from "./EventBadge";
 import { RowDetail } from "./RowDetail";
+import { type Header, RowTable } from "./RowTable";
 
-const RENDER_STEP = 50;
 const number = new Intl.NumberFormat();
 
 export interface EventTableProps {
@@ -43,25 +43,9 @@ export function countLabel(shown: number, buffered: number, capacity: number | u
 
 export function EventTable(props: EventTableProps) {
   const { title, events, columns, entities, color, autoScroll, exportCsv, testId, csvFields, entity } = props;
-  const scroller = useRef<HTMLDivElement>(null);
   const [detail, setDetail] = useState<DbEvent | null>(null);
-  // Stable: memoized rows receive it without re-rendering.
-  const openDetail = useCallback((event: DbEvent) => setDetail(event), []);
   const detailEntity = detail ? (entity ?? entities?.get(detail.entity)) : undefined;
-  const [following, setFollowing] = useState(true);
-  const [limit, setLimit] = useState(RENDER_STEP);
-  // The buffer may hold more (for search and export); the DOM holds what is looked at.
-  const shown = events.length > limit ? events.slice(0, limit) : events;
-
-  // Newest rows are on top: following the live edge means staying at the top.
-  useEffect(() => {
-    if (autoScroll && following && scroller.current) scroller.current.scrollTop = 0;
-  }, [events, following, autoScroll]);
-
-  const onScroll = () => {
-    if (!autoScroll || !scroller.current) return;
-    setFollowing(scroller.current.scrollTop < 24);
-  };
+  const interactive = entity !== undefined || entities !== undefined;
 
   const exportRows = () => {
     if (props.onExportCsv) {
@@ -72,19 +56,23 @@ export function EventTable(props: EventTableProps) {
     downloadCsv(`${name}-${new Date().toISOString().slice(0, 19).replaceAll(":", "")}.csv`, toCsv(events, csvFields ?? columns.map((c) => c.name)));
   };
 
+  const headers: Header[] = [
+    { name: " time", label: "Time" },
+    ...(entities ? [{ name: " entity", label: "Entity" }] : []),
+    { name: " event", label: "Event" },
+    ...(entities
+      ? [{ name: " details", label: "Details" }]
+      : columns.map((column) => ({ name: column.name, label: column.name, title: column.doc }))),
+  ];
+
   return (
-    <section
-      aria-label={title}
-      data-testid={testId}
-      className="relative rounded-lg border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900"
-    >
-      <header className="flex items-center gap-2 border-b border-slate-200 px-3 py-2 dark:border-slate-800">
-        {color ? <span aria-hidden="true" className="h-3 w-3 rounded-full" style={{ backgroundColor: color }} /> : null}
-        <h2 className="text-sm font-semibold">{title}</h2>
-        <span className="text-xs text-slate-500 dark:text-slate-400" data-testid={`${testId}-count`}>
-          {countLabel(events.length, props.buffered ?? events.length, props.capacity)}
-        </span>
-        {exportCsv ? (
+    <RowTable
+      title={title}
+      testId={testId}
+      color={color}
+      count={countLabel(events.length, props.buffered ?? events.length, props.capacity)}
+      actions={
+        exportCsv ? (
           <button
             type="button"
             onClick={exportRows}
@@ -92,99 +80,46 @@ export function EventTable(props: EventTableProps) {
           >
             Export CSV
           </button>
-        ) : null}
-      </header>
-      {!following && autoScroll ? (
-        <button
-          type="button"
-          onClick={() => setFollowing(true)}
-          className="absolute top-12 left-1/2 z-10 -translate-x-1/2 rounded-full bg-sky-700 px-3 py-1 text-xs font-medium text-white shadow"
-        >
-          Jump to live ↑
-        </button>
-      ) : null}
-      <div ref={scroller} onScroll={onScroll} className="max-h-96 overflow-auto" style={{ overflowAnchor: "auto" }}>
-        <table className="w-full border-collapse text-left text-sm">
-          <caption className="sr-only">
-            {title}: newest first{entity || entities ? "; arrow keys move between rows, Enter opens a row's detail" : ""}
-          </caption>
-          <thead className="sticky top-0 bg-slate-100 text-xs uppercase text-slate-600 dark:bg-slate-800 dark:text-slate-300">
-            <tr>
-              <th scope="col" className="px-2 py-1.5 font-medium">Time</th>
-              {entities ? <th scope="col" className="px-2 py-1.5 font-medium">Entity</th> : null}
-              <th scope="col" className="px-2 py-1.5 font-medium">Event</th>
-              {entities ? (
-                <th scope="col" className="px-2 py-1.5 font-medium">Details</th>
-              ) : (
-                columns.map((column) => (
-                  <th key={column.name} scope="col" className="px-2 py-1.5 font-medium" title={column.doc || undefined}>
-                    {column.name}
-                  </th>
-                ))
-              )}
-            </tr>
-          </thead>
-          <tbody>
-            {events.length === 0 ? (
-              <tr>
-                <td colSpan={entities ? 4 : columns.length + 2} className="px-2 py-6 text-center text-slate-600 dark:text-slate-300">
-                  {props.emptyText ?? "Waiting for changes…"}
-                </td>
-              </tr>
-            ) : (
-              shown.map((event, index) => (
-                <EventRow
-                  key={event.id}
-                  event={event}
-                  columns={columns}
-                  entity={entities?.get(event.entity)}
-                  color={color}
-                  onOpen={entity || entities ? openDetail : undefined}
-                  first={index === 0}
-                />
-              ))
-            )}
-          </tbody>
-        </table>
-        {events.length > limit ? (
-          <button
-            type="button"
-            onClick={() => setLimit(limit + RENDER_STEP)}
-            className="w-full border-t border-slate-200 py-1.5 text-xs text-sky-700 hover:bg-slate-50 dark:border-slate-800 dark:text-sky-300 dark:hover:bg-slate-800"
-          >
-            Show {Math.min(RENDER_STEP, events.length - limit)} more of {events.length}
-          </button>
-        ) : null}
-      </div>
+        ) : null
+      }
+      caption={`${title}: newest first${interactive ? "; arrow keys move between rows, Enter opens a row's detail" : ""}`}
+      headers={headers}
+      rows={events}
+      rowKey={eventKey}
+      renderRow={(event, tabStop) => (
+        <EventRow
+          key={event.id}
+          event={event}
+          columns={columns}
+          entity={entities?.get(event.entity)}
+          color={color}
+          interactive={interactive}
+          tabStop={tabStop}
+        />
+      )}
+      empty={props.emptyText ?? "Waiting for changes…"}
+      onOpen={interactive ? setDetail : undefined}
+      follow={autoScroll}
+    >
       {detail && detailEntity ? (
         <RowDetail entity={detailEntity} row={detail.data} event={detail} onClose={() => setDetail(null)} />
       ) : null}
-    </section>
+    </RowTable>
   );
 }
+
+const eventKey = (event: DbEvent): string => String(event.id);
 
 /** An update's old value of a changed cell as short text, or null when the cell did not change. */
 function oldValueText(event: DbEvent, column: ColumnConfig, zone: TimeZoneMode): string | null {
   if (!event.old || !Object.hasOwn(event.old, column.name)) return null;
-  const formatted = formatValue(event.old[column.name], column, zone);
-  switch (formatted.kind) {
-    case "null":
-      return "NULL";
-    case "number":
-      return formatted.text;
-    case "boolean":
-      return String(formatted.value);
-    case "json":
-      return formatted.short;
-    case "text":
-      return formatted.full ?? formatted.text;
-  }
+  return formattedText(event.old[column.name], column, zone);
 }
 
 /** One line of an entity's display fields, for the unified stream. */
 function Summary({ event, entity }: { event: DbEvent; entity: EntityConfig }) {
   return (
-    <span className="flex flex-wrap gap-x-3 gap-y-0.5">
+    <span className="flex gap-x-3 whitespace-nowrap">
       {displayColumns(entity).map((column) => (
         <span key={column.name}>
           <span className="text-xs text-slate-500 dark:text-slate-400">{column.name} </span>
@@ -200,57 +135,22 @@ interface EventRowProps {
   readonly columns: readonly ColumnConfig[];
   readonly entity: EntityConfig | undefined;
   readonly color: string | undefined;
-  /** Opens the row detail; rows without it are not interactive. */
-  readonly onOpen: ((event: DbEvent) => void) | undefined;
-  /** The table's one Tab stop (the newest row); arrow keys move to the others. */
-  readonly first: boolean;
-}
-
-/** Arrow keys move between the rows of a table (Tab would otherwise stop at every row). */
-const ROW_KEYS: Readonly<Record<string, (row: Element) => Element | null>> = {
-  ArrowDown: (row) => row.nextElementSibling,
-  ArrowUp: (row) => row.previousElementSibling,
-  Home: (row) => row.parentElement?.firstElementChild ?? null,
-  End: (row) => row.parentElement?.lastElementChild ?? null,
-};
-
-/** A click on a control inside a cell (a JSON cell's disclosure) is that control's, not the row's. */
-function onControl(target: EventTarget): boolean {
-  return target instanceof Element && target.closest("summary, button, a, input") !== null;
+  /** Rows open the row detail (the table handles click and keys); others are not focusable. */
+  readonly interactive: boolean;
+  /** The table's one Tab stop (its first row drawn); arrow keys move to the others. */
+  readonly tabStop: boolean;
 }
 
 /** Rows never change once received: memoized, a new event renders one row, not the table. */
-const EventRow = memo(function EventRow({ event, columns, entity, color, onOpen, first }: EventRowProps) {
+const EventRow = memo(function EventRow({ event, columns, entity, color, interactive, tabStop }: EventRowProps) {
   const zone = useContext(TimeZoneContext);
-  const open = onOpen
-    ? {
-        tabIndex: first ? 0 : -1,
-        "aria-haspopup": "dialog" as const,
-        onClick: (click: MouseEvent) => {
-          if (!onControl(click.target)) onOpen(event);
-        },
-        onKeyDown: (key: KeyboardEvent) => {
-          if (key.target !== key.currentTarget) return;
-          const move = ROW_KEYS[key.key];
-          if (key.key === "Enter") {
-            key.preventDefault();
-            onOpen(event);
-          } else if (move) {
-            const target = move(key.currentTarget);
-            if (target instanceof HTMLElement) {
-              key.preventDefault();
-              target.focus();
-            }
-          }
-        },
-      }
-    : {};
   return (
     <tr
+      data-key={event.id}
       data-event-id={event.id}
-      className={`row-new border-t border-slate-100 dark:border-slate-800 ${onOpen ? "cursor-pointer hover:bg-slate-50 dark:hover:bg-slate-800/60" : ""}`}
+      className={`row-new border-t border-slate-100 dark:border-slate-800 ${interactive ? "cursor-pointer hover:bg-slate-50 dark:hover:bg-slate-800/60" : ""}`}
       style={{ boxShadow: `inset 3px 0 0 ${entity?.color ?? color ?? "transparent"}` }}
-      {...open}
+      {...(interactive ? { tabIndex: tabStop ? 0 : -1, "aria-haspopup": "dialog" as const } : {})}
     >
       <td className="px-2 py-1 whitespace-nowrap tabular-nums text-slate-600 dark:text-slate-300">
         <time dateTime={event.timestamp} title={event.timestamp}>
@@ -258,15 +158,15 @@ const EventRow = memo(function EventRow({ event, columns, entity, color, onOpen,
         </time>
       </td>
       {entity ? (
-        <td className="px-2 py-1">
+        <td className="px-2 py-1 whitespace-nowrap">
           <EntityBadge name={entity.name} color={entity.color} icon={entity.icon} />
         </td>
       ) : null}
-      <td className="px-2 py-1">
+      <td className="px-2 py-1 whitespace-nowrap">
         <EventBadge type={event.event_type} />
       </td>
       {entity ? (
-        <td className="px-2 py-1">
+        <td className="px-2 py-1 whitespace-nowrap">
           <Summary event={event} entity={entity} />
         </td>
       ) : (

@@ -48,6 +48,8 @@ export function useCurrentRows(
     let rows: CurrentRows | null = null;
     // Events that arrive while the snapshot loads: applied (those it does not reflect) once it is here.
     let buffered: DbEvent[] = [];
+    // Events of this frame not yet applied (see applyArrived).
+    let arrived: DbEvent[] = [];
     let retry: ReturnType<typeof setTimeout> | undefined;
 
     const show = () => {
@@ -59,6 +61,7 @@ export function useCurrentRows(
       clearTimeout(retry);
       rows = null;
       buffered = [];
+      arrived = [];
       setView({ state: "loading" });
       try {
         const snapshot = await readSnapshot(api, entity);
@@ -74,6 +77,15 @@ export function useCurrentRows(
     };
     // Watching starts before the snapshot is asked for: every event it does not reflect
     // commits after it was read, so reaches the page after this point.
+    // A frame may bring several batches (a busy machine draws less often): they are applied
+    // together once the frame's batches are in, one pass over the rows held, not one per batch.
+    const applyArrived = () => {
+      const own = arrived;
+      arrived = [];
+      if (!active || rows === null || own.length === 0) return;
+      rows = applyRowEvents(rows, own, Date.now());
+      show();
+    };
     const unwatch = watchEvents({
       events: (events) => {
         const own = events.filter((event) => event.entity === entity.name);
@@ -83,8 +95,8 @@ export function useCurrentRows(
           if (buffered.length > MAX_BUFFERED) void load();
           return;
         }
-        rows = applyRowEvents(rows, own, Date.now());
-        show();
+        if (arrived.length === 0) queueMicrotask(applyArrived);
+        arrived.push(...own);
       },
       reset: () => void load(),
     });

@@ -98,9 +98,6 @@ function keyOf(data: RowData | null | undefined, field: string): RowKey | null {
   return typeof value === "number" || typeof value === "string" ? value : null;
 }
 
-/** One Map key per row key: 1 and "1" are different keys. */
-const slot = (key: RowKey): string => `${typeof key}:${key}`;
-
 /** Rows sorted newest key first, at most `cap` existing ones (the oldest keys go). */
 function finish(
   keyField: string,
@@ -140,11 +137,11 @@ function merge(held: readonly CurrentRow[], added: readonly CurrentRow[]): Curre
 
 /** The state of a fresh snapshot: its rows (the newest `cap` of them). */
 export function fromSnapshot(snapshot: RowsSnapshot, cap: number): CurrentRows {
-  const rows = new Map<string, CurrentRow>();
+  const rows = new Map<RowKey, CurrentRow>(); // a Map tells 1 from "1"
   for (const data of snapshot.rows) {
     const key = keyOf(data, snapshot.key);
     if (key === null) continue;
-    rows.set(slot(key), { key, data, eventId: 0, changed: [], old: null, deletedAt: null });
+    rows.set(key, { key, data, eventId: 0, changed: [], old: null, deletedAt: null });
   }
   const sorted = [...rows.values()].sort((a, b) => compareKeysDescending(a.key, b.key));
   return finish(snapshot.key, cap, snapshot.lastEventId, snapshot.pending, sorted);
@@ -154,24 +151,42 @@ export function fromSnapshot(snapshot: RowsSnapshot, cap: number): CurrentRows {
  * Apply the events of this entity (in arrival order) that the snapshot does not reflect.
  * An insert adds its row, an update replaces it (moving it when the key changed, whose
  * old value is in `old`), a delete strikes it through.
+ *
+ * With 10,000 rows held and a batch every poll, the cost is one pass over the rows
+ * (a Map lookup each) plus the batch: only the keys the batch names are looked up and
+ * changed, the new keys sorted among themselves and merged in.
  */
 export function applyRowEvents(state: CurrentRows, events: readonly DbEvent[], nowMs: number): CurrentRows {
   const fresh = events.filter((event) => !reflects(state, event.id));
   if (fresh.length === 0) return state;
-  const rows = new Map(state.rows.map((row) => [slot(row.key), row]));
+  // The keys this batch names, then their rows as held (a Map tells 1 from "1").
+  const touched = new Map<RowKey, CurrentRow | undefined>();
+  for (const event of fresh) {
+    const key = keyOf(event.data, state.keyField);
+    if (key !== null) touched.set(key, undefined);
+    const oldKey = event.event_type === "update" ? keyOf(event.old, state.keyField) : null;
+    if (oldKey !== null) touched.set(oldKey, undefined);
+  }
+  const held = new Set<RowKey>();
+  for (const row of state.rows) {
+    if (touched.has(row.key)) {
+      touched.set(row.key, row);
+      held.add(row.key);
+    }
+  }
   for (const event of fresh) {
     const key = keyOf(event.data, state.keyField);
     if (key === null) continue;
     if (event.event_type === "delete") {
-      const row = rows.get(slot(key));
-      if (row !== undefined && row.deletedAt === null) rows.set(slot(key), { ...row, deletedAt: nowMs, eventId: event.id });
+      const row = touched.get(key);
+      if (row !== undefined && row.deletedAt === null) touched.set(key, { ...row, deletedAt: nowMs, eventId: event.id });
       continue;
     }
     if (event.event_type !== "insert" && event.event_type !== "update") continue;
     const old = event.event_type === "update" ? (event.old ?? null) : null;
     const oldKey = keyOf(old, state.keyField);
-    if (oldKey !== null && slot(oldKey) !== slot(key)) rows.delete(slot(oldKey));
-    rows.set(slot(key), {
+    if (oldKey !== null && oldKey !== key) touched.set(oldKey, undefined);
+    touched.set(key, {
       key,
       data: event.data,
       eventId: event.id,
@@ -180,18 +195,20 @@ export function applyRowEvents(state: CurrentRows, events: readonly DbEvent[], n
       deletedAt: null,
     });
   }
-  // The rows held keep their order; only the keys new to this batch are sorted, then merged in.
-  const held: CurrentRow[] = [];
+  // The rows held keep their order (changed in place, or gone when their key moved away);
+  // the keys new to this batch are sorted, then merged in.
+  const kept: CurrentRow[] = [];
   for (const row of state.rows) {
-    const current = rows.get(slot(row.key));
-    if (current !== undefined) held.push(current);
+    if (!held.has(row.key)) kept.push(row);
+    else {
+      const current = touched.get(row.key);
+      if (current !== undefined) kept.push(current);
+    }
   }
-  const known = new Set(state.rows.map((row) => slot(row.key)));
-  const added = [...rows.entries()]
-    .filter(([name]) => !known.has(name))
-    .map(([, row]) => row)
-    .sort((a, b) => compareKeysDescending(a.key, b.key));
-  return finish(state.keyField, state.cap, state.lastEventId, state.pending, merge(held, added));
+  const added: CurrentRow[] = [];
+  for (const [key, row] of touched) if (row !== undefined && !held.has(key)) added.push(row);
+  added.sort((a, b) => compareKeysDescending(a.key, b.key));
+  return finish(state.keyField, state.cap, state.lastEventId, state.pending, added.length > 0 ? merge(kept, added) : kept);
 }
 
 /** Drop the rows deleted more than DELETED_VISIBLE_MS ago. */

@@ -22,6 +22,16 @@ const HAS_ZONE = /(?:[zZ]|[+-]\d{2}:?\d{2})$/;
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 4 });
 const moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
+// Built once: toLocaleString() with options builds a formatter on every call, and a
+// table formats a date per cell per row drawn. The options are toLocaleString()'s own.
+const DATE_PARTS = { year: "numeric", month: "numeric", day: "numeric" } as const;
+const TIME_PARTS = { hour: "numeric", minute: "numeric", second: "numeric" } as const;
+const dateFormat = new Intl.DateTimeFormat(undefined, DATE_PARTS);
+const dateTimeFormat: Record<TimeZoneMode, Intl.DateTimeFormat> = {
+  local: new Intl.DateTimeFormat(undefined, { ...DATE_PARTS, ...TIME_PARTS }),
+  utc: new Intl.DateTimeFormat(undefined, { ...DATE_PARTS, ...TIME_PARTS, timeZone: "UTC" }),
+};
+
 export function isMoney(columnName: string): boolean {
   return MONEY.test(columnName);
 }
@@ -34,7 +44,7 @@ export function shorten(text: string, limit = LONG_TEXT): string {
 export function formatDate(value: string): string {
   if (DATE_ONLY.test(value)) {
     const [year, month, day] = value.split("-").map(Number);
-    return new Date(year ?? 0, (month ?? 1) - 1, day ?? 1).toLocaleDateString();
+    return dateFormat.format(new Date(year ?? 0, (month ?? 1) - 1, day ?? 1));
   }
   return value;
 }
@@ -47,7 +57,7 @@ export function formatDateTime(value: string, zone: TimeZoneMode = "local"): str
   if (!HAS_ZONE.test(value)) return value.replace("T", " ");
   const moment = new Date(value);
   if (Number.isNaN(moment.getTime())) return value;
-  return zone === "utc" ? moment.toLocaleString(undefined, { timeZone: "UTC" }) : moment.toLocaleString();
+  return dateTimeFormat[zone].format(moment);
 }
 
 const clock: Record<TimeZoneMode, Intl.DateTimeFormat> = {
@@ -61,10 +71,18 @@ export function formatClock(instant: string | number, zone: TimeZoneMode): strin
   return Number.isNaN(moment.getTime()) ? String(instant) : clock[zone].format(moment);
 }
 
+let knownZone: string | undefined;
+
+/** The browser's zone name, read once (building an Intl.DateTimeFormat costs about a millisecond). */
+function browserZone(): string {
+  knownZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return knownZone;
+}
+
 /** The zone the page shows times in, for its header: "UTC" or the browser's zone name. */
 export function zoneName(zone: TimeZoneMode): string {
   if (zone === "utc") return "UTC";
-  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const name = browserZone();
   // "local time (UTC)" on a machine set to UTC: clear about which switch is on.
   return name ? `local time (${name})` : "local time";
 }
@@ -94,6 +112,27 @@ export function formatValue(
     case "string":
       if (typeof value === "number" && isMoney(column.name)) return { kind: "number", text: moneyFormat.format(value) };
       return text(value);
+  }
+}
+
+/** A value as one line of text formatted like its cell ("was: …" of a changed cell, search). */
+export function formattedText(
+  value: JsonValue | undefined,
+  column: Pick<ColumnConfig, "name" | "type">,
+  zone: TimeZoneMode = "local",
+): string {
+  const formatted = formatValue(value, column, zone);
+  switch (formatted.kind) {
+    case "null":
+      return "NULL";
+    case "number":
+      return formatted.text;
+    case "boolean":
+      return String(formatted.value);
+    case "json":
+      return formatted.short;
+    case "text":
+      return formatted.full ?? formatted.text;
   }
 }
 
