@@ -28,7 +28,7 @@ import pytest
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
 from tests.support.events import events_with_old
-from tests.support.frontend import browser_page, install_and_build
+from tests.support.frontend import browser_page, every_drawn_row, install_and_build
 from tests.support.paths import FIXTURES
 from tests.support.projects import generate, run_in_project
 from tests.support.stream_client import StreamClient
@@ -520,16 +520,9 @@ def test_the_page_hands_off_exactly_under_concurrent_writers(
 
 
 def _every_row(page: Any) -> dict[int, float]:
-    """(key, price) of every row the Order view holds: it draws the rows in view, so scroll through it."""
-    scroller = page.get_by_test_id("rows-Order").locator("div.overflow-auto")
-    shown: dict[int, float] = {}
-    top = 0
-    for _ in range(200):
-        scroller.evaluate(f"(element) => {{ element.scrollTop = {top}; }}")
-        page.wait_for_timeout(100)  # a frame or more: the drawn rows follow the scroll
-        shown.update({key: float(price.replace(",", "")) for key, price in page.evaluate(ROWS_JS)})
-        height, view = scroller.evaluate("(element) => [element.scrollHeight, element.clientHeight]")
-        if top + view >= height:
-            break
-        top += view // 2
-    return shown
+    """(key, price) of every row the Order view holds (it draws the rows in view)."""
+
+    def drawn() -> list[tuple[int, float]]:
+        return [(key, float(price.replace(",", ""))) for key, price in page.evaluate(ROWS_JS)]
+
+    return dict(every_drawn_row(page, "rows-Order", drawn))

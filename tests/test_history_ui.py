@@ -19,7 +19,7 @@ from typing import Any
 
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase
-from tests.support.frontend import browser_page
+from tests.support.frontend import browser_page, every_drawn_row
 from tests.test_frontend import AXE_SERIOUS
 from tests.test_history_api import _database_now, _lay_out
 
@@ -65,8 +65,13 @@ def _field_moment(value: str) -> datetime:
 
 
 def _stream_ids(page: Any) -> list[int]:
-    rows = page.get_by_test_id("table-stream").locator("tr[data-event-id]")
-    return [int(str(row.get_attribute("data-event-id"))) for row in rows.all()]
+    """The ids of every event the stream table holds, top to bottom."""
+
+    def drawn() -> list[int]:
+        rows = page.get_by_test_id("table-stream").locator("tr[data-event-id]")
+        return [int(str(row.get_attribute("data-event-id"))) for row in rows.all()]
+
+    return every_drawn_row(page, "table-stream", drawn)
 
 
 def _wait_page(page: Any, text: str) -> None:

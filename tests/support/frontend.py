@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+Item = TypeVar("Item", bound=Hashable)
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags this machine needs: no sandbox as root, and no background network calls
@@ -93,3 +95,25 @@ def browser_page(**context: Any) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+def every_drawn_row(page: Any, table_test_id: str, read: Callable[[], list[Item]]) -> list[Item]:
+    """What ``read`` finds in every row of a windowed table (components/RowTable.tsx).
+
+    The table draws only the rows in view: scroll through it half a view at a time,
+    reading at each stop, and keep each item once, in table order (each stop's rows
+    are a contiguous run that overlaps the previous one).
+    """
+    scroller = page.get_by_test_id(table_test_id).locator("div.overflow-auto").first
+    found: dict[Item, None] = {}
+    top = 0
+    for _ in range(400):
+        scroller.evaluate(f"(element) => {{ element.scrollTop = {top}; }}")
+        page.wait_for_timeout(100)  # a frame or more: the drawn rows follow the scroll
+        found.update(dict.fromkeys(read()))
+        height, view = scroller.evaluate("(element) => [element.scrollHeight, element.clientHeight]")
+        if top + view >= height:
+            break
+        top += max(view // 2, 1)
+    scroller.evaluate("(element) => { element.scrollTop = 0; }")
+    return list(found)
