@@ -115,5 +115,8 @@ def every_drawn_row(page: Any, table_test_id: str, read: Callable[[], list[Item]
         if top + view >= height:
             break
         top += max(view // 2, 1)
+    # Back to the top, and a frame or more for the rows there to be drawn again, so that a
+    # caller watching rows being added afterwards does not see these.
     scroller.evaluate("(element) => { element.scrollTop = 0; }")
+    page.wait_for_timeout(150)
     return list(found)

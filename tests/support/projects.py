@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,18 +20,56 @@ from .template_repo import commit_all, git
 COPIER = [sys.executable, "-m", "copier"]
 
 
+# Copier's output for one template commit, entity folder content and answers is always the
+# same, and dozens of tests generate the same few projects: the first copy of each is kept
+# (before `git init`) and later ones are copies of it, about a tenth of the time.
+_copies: dict[str, Path] = {}
+
+
+def _copy_key(template: Path, entities_dir: Path | str, data: dict[str, Any]) -> str | None:
+    """What decides Copier's output, or None when it cannot be told (then Copier runs)."""
+    folder = Path(entities_dir)
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=template, capture_output=True, text=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=template, capture_output=True, text=True)
+    # A dirty template is copied with its uncommitted changes: not keyed by the commit alone.
+    if status.returncode or head.returncode or status.stdout.strip() or not folder.is_dir():
+        return None
+    digest = hashlib.sha256(f"{template.resolve()}\0{head.stdout.strip()}\0{sorted(data.items())!r}".encode())
+    files: list[Path] = []
+    for root, directories, names in os.walk(folder):  # os.walk does not enter linked folders
+        for name in [*directories, *names]:
+            path = Path(root) / name
+            if path.is_symlink():
+                return None  # a link may lead anywhere: not worth keying
+            if name in names:
+                files.append(path)
+    for path in sorted(files):
+        digest.update(f"\0{path.relative_to(folder)}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
 def generate(template: Path, destination: Path, entities_dir: Path | str, **answers: Any) -> Path:
     """``copier copy`` of ``template`` into ``destination`` as a committed git repo."""
     data = {"entities_dir": str(entities_dir), "database": "sqlite", **answers}
-    run_copy(
-        str(template),
-        str(destination),
-        data=data,
-        defaults=True,
-        unsafe=True,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
+    key = _copy_key(template, entities_dir, data)
+    kept = _copies.get(key) if key is not None else None
+    if kept is not None and kept.is_dir() and not destination.exists():
+        shutil.copytree(kept, destination, symlinks=True)
+    else:
+        run_copy(
+            str(template),
+            str(destination),
+            data=data,
+            defaults=True,
+            unsafe=True,
+            vcs_ref="HEAD",
+            quiet=True,
+        )
+        if key is not None:
+            kept_in = tempfile.mkdtemp(prefix="copier-output-")
+            atexit.register(shutil.rmtree, kept_in, True)
+            _copies[key] = Path(kept_in) / "project"
+            shutil.copytree(destination, _copies[key], symlinks=True)
     git(destination, "init", "-q", "-b", "main")
     commit_all(destination, "generated")
     return destination
