@@ -225,26 +225,8 @@ function CustomRange({ range, onApply }: { range: TimeRange; onApply: (range: Ti
         if (reason === null && since !== null && until !== null) onApply({ since, until });
       }}
     >
-      <label className="flex flex-col text-xs text-slate-600 dark:text-slate-300">
-        From ({where})
-        <input
-          type="datetime-local"
-          step={1}
-          value={from}
-          onChange={(event) => setFrom(event.target.value)}
-          className="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"
-        />
-      </label>
-      <label className="flex flex-col text-xs text-slate-600 dark:text-slate-300">
-        To ({where})
-        <input
-          type="datetime-local"
-          step={1}
-          value={to}
-          onChange={(event) => setTo(event.target.value)}
-          className="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"
-        />
-      </label>
+      <MomentField label={`From (${where})`} value={from} onChange={setFrom} />
+      <MomentField label={`To (${where})`} value={to} onChange={setTo} />
       <button type="submit" className={BUTTON}>
         Apply
       </button>
@@ -254,5 +236,21 @@ function CustomRange({ range, onApply }: { range: TimeRange; onApply: (range: Ti
         </p>
       ) : null}
     </form>
+  );
+}
+
+/** One end of the custom range: a labelled date and time, to the second, in the page's zone. */
+function MomentField(props: { readonly label: string; readonly value: string; readonly onChange: (value: string) => void }) {
+  return (
+    <label className="flex flex-col text-xs text-slate-600 dark:text-slate-300">
+      {props.label}
+      <input
+        type="datetime-local"
+        step={1}
+        value={props.value}
+        onChange={(event) => props.onChange(event.target.value)}
+        className="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"
+      />
+    </label>
   );
 }
