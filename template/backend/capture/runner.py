@@ -200,6 +200,21 @@ async def _run_each(db: Database, statements: list[str]) -> None:
             raise MigrationError(f"upgrade of db_events (time index): {describe_error(error)}") from None
 
 
+BINARY_LOG_REFUSAL = "(MySQL error 1419)"
+"""MySQL / MariaDB with binary logging on (mysql:8.4's default) refuse CREATE TRIGGER to an account
+without SUPER unless the server trusts every account with log_bin_trust_function_creators."""
+
+
+def _fix_for(message: str) -> str:
+    """The way out of a refusal the server's own message leaves unclear, when we know one."""
+    if message.endswith(BINARY_LOG_REFUSAL):
+        return (
+            "; fix: migrate as an account with the SUPER privilege, such as the server's admin (docker compose: "
+            "MIGRATE_DATABASE_URL), or set log_bin_trust_function_creators = 1 on the server"
+        )
+    return ""
+
+
 async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables: bool, notify: bool = False) -> str:
     check_notify(target.dialect, notify=notify, drop=drop)
     db = Database(target, pool_size=1)
@@ -239,7 +254,7 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
             await db.run_script([statement.sql for statement in statements_run], lock_name=LOCK_NAME)
         except StatementFailed as failure:
             where = statements_run[failure.index].source if failure.index >= 0 else "locking"
-            raise MigrationError(f"{where}: {failure.message}") from None
+            raise MigrationError(f"{where}: {failure.message}{_fix_for(failure.message)}") from None
         await _run_each(db, index_after)
     finally:
         await db.disconnect()
