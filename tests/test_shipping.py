@@ -142,6 +142,20 @@ def test_compose_refuses_to_start_without_the_passwords(project: Path) -> None:
         (project / ".env").unlink()
 
 
+def test_the_default_database_url_knows_no_password(project: Path) -> None:
+    """Without DATABASE_URL the backend tries the bundled database, whose password only `.env` has."""
+    database = yaml.safe_load((project / ".copier-answers.yml").read_text())["database"]
+    settings = json.loads((project / "backend" / "generated" / "entities.json").read_text())["settings"]
+    readme = (project / "README.md").read_text()
+    if database == "sqlite":
+        assert settings["default_database_url"] == "sqlite:///dashboard.db"
+        return
+    port = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}[database]
+    assert settings["default_database_url"] == f"{database}://dashboard@localhost:{port}/dashboard"
+    assert "dashboard:dashboard@" not in readme
+    assert f"`DATABASE_URL={database}://dashboard:<DB_PASSWORD>@localhost:...`" in readme
+
+
 def test_dockerfiles_pass_hadolint(project: Path) -> None:
     result = _tool("hadolint", "Dockerfile.backend", "Dockerfile.frontend", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -157,8 +157,12 @@ def follow_dashboard_yaml(answers: dict[str, Any]) -> None:
 
 
 def default_database_url(database: Dialect) -> str:
-    """DATABASE_URL when none is set: the compose service of the chosen database, or a local SQLite file."""
-    return database_url(database, "localhost")
+    """DATABASE_URL when none is set: the compose service of the chosen database, or a local SQLite file.
+
+    Without a password: the bundled database's comes from the project's ``.env``, and CI's fixed
+    one must not become a default that every generated project knows.
+    """
+    return database_url(database, "localhost", password=False)
 
 
 def model_version(model: ProjectModel) -> str:

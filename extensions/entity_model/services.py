@@ -92,16 +92,20 @@ SERVERS: dict[Dialect, DatabaseServer] = {
 }
 
 
-def database_url(dialect: Dialect, host: str, *, sqlite_path: str = "dashboard.db", as_root: bool = False) -> str:
+def database_url(
+    dialect: Dialect, host: str, *, sqlite_path: str = "dashboard.db", as_root: bool = False, password: bool = True
+) -> str:
     """The URL of the bundled database as seen from ``host`` (``localhost``, ``db``, ``127.0.0.1``).
 
     ``as_root``: MySQL's and MariaDB's root account, which may create databases (the
     project's tests create their own); PostgreSQL's image user already can.
+    ``password``: False leaves it out (a URL outside CI, where the password comes from ``.env``).
     """
     if dialect == "sqlite":
         return f"sqlite:///{sqlite_path}"
-    user, password = ("root", ROOT_PASSWORD) if as_root and dialect != "postgresql" else (USER, PASSWORD)
-    return f"{dialect}://{user}:{password}@{host}:{SERVERS[dialect].port}/{DATABASE}"
+    user, secret = ("root", ROOT_PASSWORD) if as_root and dialect != "postgresql" else (USER, PASSWORD)
+    account = f"{user}:{secret}" if password else user
+    return f"{dialect}://{account}@{host}:{SERVERS[dialect].port}/{DATABASE}"
 
 
 def _required(variable: str) -> str:
