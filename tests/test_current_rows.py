@@ -191,6 +191,19 @@ def test_a_row_read_equals_its_latest_event_in_another_schema_with_other_spellin
 ) -> None:
     with _migrated(staging_rows_project, dialect, tmp_path) as db:
         _assert_rows_equal_latest_events(staging_rows_project, db)
+        # What the page shows of it: the table with its schema, and its events under the field names.
+        with BackendServer(staging_rows_project, db.url) as server:
+            status, body = _get(server, "/api/entities")
+            assert status == 200, body
+            assert {e["name"]: e["table"] for e in body["entities"]} == {
+                "StagingOrder": f"{SCHEMA}.orders",
+                "PlainOrder": "orders",
+            }
+            status, body = _get(server, "/api/events?after=0&limit=100&entity=StagingOrder")
+            assert status == 200, body
+            staged = [event for event in body["events"] if event["entity"] == "StagingOrder"]
+            assert [event["event_type"] for event in staged] == ["insert"] * 3 + ["update"] * 2 + ["delete"]
+            assert staged[-2]["changed"] == ["orderCode"] and "customerName" in staged[0]["data"]
 
 
 def _customer(db: TestDatabase, number: int, comment: str) -> None:
