@@ -340,6 +340,11 @@ def test_columns_folded_to_lower_case(staging_project: Path, server_db: TestData
         assert database.table_names() == set() and database.trigger_names() == set()
         return
     assert code == 0, err
+    assert out.splitlines()[1:] == [
+        f"StagingOrder.{field}: captured from column {field.lower()} of {SCHEMA}.orders (mariadb column names "
+        "ignore case)"
+        for field in CAMEL_FIELDS
+    ]
     Writer(database).run([("INSERT INTO orders (ordercode, customername) VALUES (%s, %s)", ("F-1", "folded"))])
     (event,) = database.events()
     assert event["payload"] == {

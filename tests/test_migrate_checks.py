@@ -79,7 +79,7 @@ def test_a_column_spelled_in_another_case(loose_project: Path, database: TestDat
     columns = {"amount": "BIGINT"} if database.dialect != "sqlite" else {}
     create_readings(database, **columns)
     database.execute(f"ALTER TABLE readings RENAME COLUMN {database.quote('amount')} TO {database.quote('Amount')}")
-    code, _, err = migrate(loose_project, database)
+    code, out, err = migrate(loose_project, database)
     if database.dialect == "postgresql":
         assert code == 1
         assert err.splitlines()[0] == (
@@ -88,6 +88,10 @@ def test_a_column_spelled_in_another_case(loose_project: Path, database: TestDat
         )
         return
     assert code == 0, err
+    # Captured as the table spells it, and the runner says which column it found.
+    assert out.splitlines()[1:] == [
+        f"Reading.amount: captured from column Amount of readings ({database.dialect} column names ignore case)"
+    ]
     database.execute("INSERT INTO readings (Amount) VALUES (3)")
     assert [event["payload"]["amount"] for event in database.events()] == [3]
 

@@ -12,6 +12,7 @@ from ..model import Model
 from ..settings import PROJECT_ROOT
 from .schema import (
     LiveTables,
+    case_matches,
     current_schema,
     existing_functions,
     existing_triggers,
@@ -225,6 +226,7 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
         statements = {name: _file_statements(target.dialect, name, current) for name in files}
         upgrade: list[Statement] = []
         index_after: list[str] = []
+        notes: list[str] = []
         if not drop:
             # Before the first statement: MySQL and MariaDB cannot roll DDL back, and a
             # trigger that names a missing column fails every write to its table.
@@ -233,6 +235,7 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
             problems = model_mismatches(model, tables, db.sql, create_missing_tables=entity_tables, current=current)
             if problems:
                 raise ModelMismatch(target.display, problems)
+            notes = case_matches(model, tables, db.sql, current)
             upgrade = _events_upgrade(target.dialect, tables)
             index_before, index_after = await _time_index_upgrade(db)
             await _run_each(db, index_before)
@@ -263,6 +266,7 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
     triggers = sum(len(entity.triggers) for entity in model.entities)
     cleaned = f"; dropped {len(cleanup)} left over from removed entities or events" if cleanup else ""
     cleaned += "; removed the NOTIFY trigger (install it with --notify)" if notify_removal else ""
-    return (
-        f"installed change capture on {target.display} ({len(model.entities)} entities, {triggers} triggers{cleaned})"
-    )
+    return "\n".join(
+        [f"installed change capture on {target.display} ({len(model.entities)} entities, {triggers} triggers{cleaned})",
+         *notes]
+    )  # fmt: skip

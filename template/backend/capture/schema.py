@@ -139,6 +139,29 @@ def model_mismatches(
     return problems
 
 
+def case_matches(model: Model, tables: LiveTables, sql: SqlDialect, current: str = "") -> list[str]:
+    """One line per column found only by ignoring case, naming the column the triggers read.
+
+    MySQL, MariaDB and SQLite compare column names without case, so such a column is captured
+    as it is; the runner says so, since the table and the YAML disagree on its spelling.
+    """
+    if not sql.case_insensitive_columns:
+        return []
+    lines = []
+    for entity in model.entities:
+        live = tables.get(table_key(entity, current)) or {}
+        for column in entity.columns:
+            if column.sql in live:
+                continue
+            found = [name for name in live if name.lower() == column.sql.lower()]
+            if len(found) == 1:
+                lines.append(
+                    f"{entity.name}.{column.name}: captured from column {found[0]} of {entity.qualified_table} "
+                    f"({sql.name} column names ignore case)"
+                )
+    return lines
+
+
 def _model_name_clashes(entity: Entity, sql: SqlDialect) -> list[str]:
     if not sql.case_insensitive_columns:
         return []
