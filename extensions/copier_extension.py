@@ -232,7 +232,6 @@ class DashboardExtension(Extension):
                 "runtime_json": runtime_json,
                 "prometheus_alerts": _prometheus.alerts_yaml,
                 "slug": _answers.slug,
-                "model_version": _answers.model_version,
                 # Every answer written into a TOML or YAML file goes through one of these.
                 "toml_str": _encoders.toml_string,
                 "yaml_str": _encoders.yaml_string,

@@ -166,12 +166,11 @@ def default_database_url(database: Dialect) -> str:
 
 
 def model_version(model: ProjectModel) -> str:
-    """A stable hash of the entity model the page shows (its entities, in order).
+    """A stable hash of the entity model (its entities, in order), served by ``/api/entities``.
 
-    Rendered into both the backend (``entities.json``, served by ``/api/entities``) and the
-    frontend bundle (``src/generated/entities.ts``): when they differ, the page was built
-    before the last ``copier update`` and says so. Settings such as the poll interval are
-    left out, since the page does not need a rebuild for them.
+    Tells a client or a tool which model a backend runs without comparing the whole model.
+    The page does not need it: it reads the model at run time, and what it compares to
+    know it must be rebuilt is the hash of its own sources (``frontend_version``).
     """
     entities = model.to_snapshot()["entities"]
     canonical = json.dumps(entities, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

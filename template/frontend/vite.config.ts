@@ -1,6 +1,8 @@
 import tailwindcss from "@tailwindcss/vite";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
+import { fileURLToPath } from "node:url";
+import { sourceVersion } from "./sourceVersion";
 
 // In development the backend runs on its own port; the dev server forwards
 // the API and the WebSocket to it, so the page talks to one origin as in production.
@@ -8,6 +10,8 @@ const backend = process.env.BACKEND_URL ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
   plugins: [react(), tailwindcss()],
+  // What the page was built from; the backend serves the same hash of the files on disk now.
+  define: { __FRONTEND_VERSION__: JSON.stringify(sourceVersion(fileURLToPath(new URL(".", import.meta.url)))) },
   server: {
     proxy: {
       "/api": backend,

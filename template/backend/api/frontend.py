@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -52,3 +53,44 @@ class Frontend:
         else:
             response = JSONResponse({"detail": "Not Found"}, status_code=404)
         await response(scope, receive, send)
+
+
+# The rule of frontend/sourceVersion.ts, which the build embeds: keep the two in step.
+TOP_LEVEL_FILES = ("index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts", "sourceVersion.ts")
+SKIPPED_FOLDERS = frozenset({"src/test"})
+
+
+def _source_files(root: Path, folder: str) -> list[str]:
+    found: list[str] = []
+    for entry in (root / folder).iterdir():
+        path = f"{folder}/{entry.name}"
+        if entry.is_dir():
+            if path not in SKIPPED_FOLDERS:
+                found.extend(_source_files(root, path))
+        elif entry.is_file():
+            found.append(path)
+    return found
+
+
+def source_version(dist: Path) -> str:
+    """The hash of the frontend sources next to ``dist`` as they are now, or "" where there are none.
+
+    The page compares it with the hash its build embedded: when they differ, the sources
+    changed (a ``copier update``, an edit) after the page was built, and it says so. A
+    backend without the sources (its container image holds only the backend) sends "",
+    which the page takes as "cannot tell".
+    """
+    root = dist.parent
+    if not (root / "package.json").is_file() or not (root / "src").is_dir():
+        return ""
+    try:
+        files = sorted(
+            [name for name in TOP_LEVEL_FILES if (root / name).is_file()] + _source_files(root, "src")
+        )
+        digest = hashlib.sha256()
+        for path in files:
+            content = hashlib.sha256((root / path).read_bytes()).hexdigest()
+            digest.update(f"{path}\0{content}\n".encode())
+    except OSError:  # a file removed while we read: next request tells
+        return ""
+    return digest.hexdigest()[:16]

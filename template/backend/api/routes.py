@@ -13,6 +13,7 @@ from ..stream import protocol
 from ..stream.event_store import Event
 from ..stream.subscription import BadSubscription, parse_subscription
 from .dependencies import RuntimeDep, SignedIn, require_sign_in
+from .frontend import source_version
 from .history import HISTORY_PARAMETERS, history_page
 from .history import router as history_router
 from .metrics import CONTENT_TYPE, render_metrics
@@ -58,8 +59,9 @@ def entities(runtime: RuntimeDep) -> dict[str, Any]:
     """The entity model for the UI: tables, columns, colors, icons, display fields, features."""
     return {
         "entities": [_entity_view(entity) for entity in runtime.model.entities],
-        # The frontend compares it with the version it was built for (a stale build says so).
         "model_version": runtime.model.version,
+        # The page compares it with the hash its build embedded: a stale build says so.
+        "frontend_version": source_version(runtime.settings.frontend_dist),
         "poll_interval_ms": round(runtime.settings.poll_interval_s * 1000),
         "features": runtime.model.defaults.features,
         "database": runtime.settings.database.dialect,

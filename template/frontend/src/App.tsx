@@ -1,9 +1,10 @@
 import { useMemo } from "react";
 import { Dashboard } from "./components/Dashboard";
 import { isStaleBuild, StaleBuildBanner } from "./components/StaleBuildBanner";
-import { MODEL_VERSION, PROJECT_NAME } from "./generated/entities";
+import { PROJECT_NAME } from "./generated/entities";
 import { useDashboardModel } from "./hooks/useDashboardModel";
 import { Api } from "./lib/api";
+import { FRONTEND_VERSION } from "./lib/buildInfo";
 
 /** Loads the session and the entity model from the backend (never from the bundle), then shows the dashboard. */
 export function App() {
@@ -12,7 +13,8 @@ export function App() {
   if (loaded.state === "ready") {
     return (
       <>
-        {isStaleBuild(MODEL_VERSION, loaded.model.modelVersion) && <StaleBuildBanner />}
+        {/* The dev server rebuilds on every edit: nothing there can be stale. */}
+        {!import.meta.env.DEV && isStaleBuild(FRONTEND_VERSION, loaded.model.frontendVersion) && <StaleBuildBanner />}
         <Dashboard title={PROJECT_NAME} model={loaded.model} session={loaded.session} api={api} />
       </>
     );

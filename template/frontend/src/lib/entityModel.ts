@@ -9,8 +9,8 @@ import type { ColumnConfig, ColumnType, EntityConfig, EntityKind, EventType, Fea
 export interface DashboardModel {
   readonly entities: readonly EntityConfig[];
   readonly features: Features;
-  /** Hash of the entity model the backend serves ("" from a backend that sends none). */
-  readonly modelVersion: string;
+  /** Hash of the frontend sources on the backend's disk now ("" when it cannot see them, e.g. in a container). */
+  readonly frontendVersion: string;
 }
 
 const COLUMN_TYPES: readonly ColumnType[] = ["string", "integer", "float", "boolean", "date", "datetime", "json"];
@@ -112,7 +112,8 @@ export function parseDashboardModel(body: unknown): DashboardModel {
     return {
       entities: array(data.entities, "entities").map((item, index) => entity(item, `entities[${index}]`)),
       features: features(data.features),
-      modelVersion: data.model_version === undefined ? "" : string(data.model_version, "model_version"),
+      frontendVersion:
+        data.frontend_version === undefined ? "" : string(data.frontend_version, "frontend_version"),
     };
   } catch (error) {
     if (error instanceof ModelError) throw new Error(`/api/entities: ${error.message}`);

@@ -16,14 +16,14 @@ const body = (version?: string) => ({
     export_csv: true,
     dark_mode: true,
   },
-  ...(version === undefined ? {} : { model_version: version }),
+  ...(version === undefined ? {} : { frontend_version: version }),
 });
 
 describe("stale frontend build", () => {
-  it("reads the backend's model version, empty when it sends none", () => {
-    expect(parseDashboardModel(body("0123abcd")).modelVersion).toBe("0123abcd");
-    expect(parseDashboardModel(body()).modelVersion).toBe("");
-    expect(() => parseDashboardModel({ ...body(), model_version: 7 })).toThrow("/api/entities: model_version");
+  it("reads the backend's frontend version, empty when it sends none", () => {
+    expect(parseDashboardModel(body("0123abcd")).frontendVersion).toBe("0123abcd");
+    expect(parseDashboardModel(body()).frontendVersion).toBe("");
+    expect(() => parseDashboardModel({ ...body(), frontend_version: 7 })).toThrow("/api/entities: frontend_version");
   });
 
   it("is stale only when both versions are known and differ", () => {
@@ -36,7 +36,7 @@ describe("stale frontend build", () => {
   it("says what to run", () => {
     render(<StaleBuildBanner />);
     const banner = screen.getByRole("alert");
-    expect(banner.textContent).toContain("This page was built for an older entity model - rebuild the frontend");
+    expect(banner.textContent).toContain("This page was built from older frontend sources - rebuild the frontend");
     expect(banner.textContent).toContain(REBUILD_COMMAND);
   });
 });
