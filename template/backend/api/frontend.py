@@ -56,7 +56,14 @@ class Frontend:
 
 
 # The rule of frontend/sourceVersion.ts, which the build embeds: keep the two in step.
-TOP_LEVEL_FILES = ("index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts", "sourceVersion.ts")
+TOP_LEVEL_FILES = (
+    "index.html",
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "vite.config.ts",
+    "sourceVersion.ts",
+)
 SKIPPED_FOLDERS = frozenset({"src/test"})
 
 
