@@ -91,9 +91,8 @@ def source_version(dist: Path) -> str:
     if not (root / "package.json").is_file() or not (root / "src").is_dir():
         return ""
     try:
-        files = sorted(
-            [name for name in TOP_LEVEL_FILES if (root / name).is_file()] + _source_files(root, "src")
-        )
+        top_level = [name for name in TOP_LEVEL_FILES if (root / name).is_file()]
+        files = sorted(top_level + _source_files(root, "src"))
         digest = hashlib.sha256()
         for path in files:
             content = hashlib.sha256((root / path).read_bytes()).hexdigest()
