@@ -271,16 +271,7 @@ class Poller:
         self.health.last_poll_at = time.monotonic()
 
     async def _fanout(self) -> float:
-        """How long the batch just published takes to reach its clients.
-
-        Publishing woke every client's sender task, in order; one yield puts the
-        poller behind them all, and each sends in one step unless its socket is
-        full, so the time until the poller runs again is the fan-out (with
-        whatever else the loop had to do, which is load all the same).
-        """
-        started = time.perf_counter()
-        await asyncio.sleep(0)
-        elapsed = time.perf_counter() - started
+        elapsed = await fanout_time()
         self.metrics.fanout_seconds_total += elapsed
         return elapsed
 
@@ -346,6 +337,20 @@ class Poller:
                 await self.store.db.disconnect_quietly()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+
+async def fanout_time() -> float:
+    """How long the batch just published takes to reach its clients, awaited right after publishing.
+
+    Publishing woke every waiting client's sender task, in order; one yield puts
+    the caller behind them all, and each takes its message and sends it in one
+    step (hub.Client.next, websocket._Connection.send) unless its socket is full,
+    so the time until the caller runs again is the fan-out (with whatever else
+    the loop had to do meanwhile, which is load all the same).
+    """
+    started = time.perf_counter()
+    await asyncio.sleep(0)
+    return time.perf_counter() - started
 
 
 def _prefix_within(refs: list[EventRef], budget: int) -> list[EventRef]:
