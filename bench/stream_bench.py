@@ -198,18 +198,31 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def _run_queue_wait_seconds(pid: int) -> float:
-    """Seconds the process's threads spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat).
+class RunQueueWait:
+    """Seconds a process's threads spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat).
 
-    Beside its CPU time it says whether a backend was slow by itself or starved by the machine's load.
+    Beside its CPU time it says whether a process was slow by itself or starved by the machine's load.
+    Counted per thread between two reads, over the threads alive at both: a thread that ends meanwhile
+    (an executor thread) would otherwise take its whole wait out of the sum.
     """
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[1])
-        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
-            continue
-    return total / 1e9
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.before = self._read()
+
+    def _read(self) -> dict[str, int]:
+        waits: dict[str, int] = {}
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                waits[task.name] = int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+                continue
+        return waits
+
+    def seconds(self) -> float:
+        """The wait since this object was made."""
+        now = self._read()
+        return sum(wait - self.before[tid] for tid, wait in now.items() if tid in self.before) / 1e9
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -283,7 +296,7 @@ async def run_case(
         result.idle_cpu_cores = (_cpu_seconds(pid) - cpu_idle) / idle_for
         writers = Writers(db, case.rate, case.batch)
         polls_before = polls() if polls else math.nan
-        cpu_before, wait_before = _cpu_seconds(pid), _run_queue_wait_seconds(pid)
+        cpu_before, waited = _cpu_seconds(pid), RunQueueWait(pid)
         started = time.time()
         writers.start()
         await asyncio.sleep(seconds)
@@ -296,7 +309,7 @@ async def run_case(
             await asyncio.sleep(0.2)
         cpu = _cpu_seconds(pid) - cpu_before
         busy = time.time() - started  # the inserts and the drain: a backend that falls behind works on after
-        result.wait_per_s = (_run_queue_wait_seconds(pid) - wait_before) / busy
+        result.wait_per_s = waited.seconds() / busy
         result.peak_rss_mb = _peak_rss_mb(pid)
         for client in clients:
             assert client.task is not None
@@ -458,8 +471,8 @@ async def run_many_clients(
             result.connected += connected
         print(f"{result.connected} clients connected", flush=True)
         writers = Writers(db, rate, 1, threads=replica_bench.WRITERS)
-        cpu_before, wait_before = _cpu_seconds(pid), _run_queue_wait_seconds(pid)
-        harness_before = [(_cpu_seconds(w.pid), _run_queue_wait_seconds(w.pid)) for w in workers if w.pid]
+        cpu_before, waited = _cpu_seconds(pid), RunQueueWait(pid)
+        harness_before = [(_cpu_seconds(w.pid), RunQueueWait(w.pid)) for w in workers if w.pid]
         batches_before = await asyncio.to_thread(server.metric, "dashboard_batches_published_total")
         started = time.time()
         writers.start()
@@ -469,11 +482,11 @@ async def run_many_clients(
         cpu = _cpu_seconds(pid) - cpu_before
         batches = await asyncio.to_thread(server.metric, "dashboard_batches_published_total") - batches_before
         result.batches_per_s = batches / elapsed
-        result.wait_per_s = (_run_queue_wait_seconds(pid) - wait_before) / elapsed
+        result.wait_per_s = waited.seconds() / elapsed
         for worker, (harness_cpu, harness_wait) in zip(workers, harness_before, strict=True):
             assert worker.pid is not None
             result.harness_cpu_cores.append((_cpu_seconds(worker.pid) - harness_cpu) / elapsed)
-            result.harness_wait_per_s.append((_run_queue_wait_seconds(worker.pid) - harness_wait) / elapsed)
+            result.harness_wait_per_s.append(harness_wait.seconds() / elapsed)
         committed = dict(writers.committed_at)
         for pipe in pipes:
             pipe.send(("drain", len(committed), 30.0))
