@@ -198,18 +198,31 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def _run_queue_wait_seconds(pid: int) -> float:
-    """Seconds the process's threads spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat).
+class RunQueueWait:
+    """Seconds a process's threads spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat).
 
-    Beside its CPU time it says whether a backend was slow by itself or starved by the machine's load.
+    Beside its CPU time it says whether a process was slow by itself or starved by the machine's load.
+    Counted per thread between two reads, over the threads alive at both: a thread that ends meanwhile
+    (an executor thread) would otherwise take its whole wait out of the sum.
     """
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[1])
-        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
-            continue
-    return total / 1e9
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.before = self._read()
+
+    def _read(self) -> dict[str, int]:
+        waits: dict[str, int] = {}
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                waits[task.name] = int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+                continue
+        return waits
+
+    def seconds(self) -> float:
+        """The wait since this object was made."""
+        now = self._read()
+        return sum(wait - self.before[tid] for tid, wait in now.items() if tid in self.before) / 1e9
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -283,7 +296,7 @@ async def run_case(
         result.idle_cpu_cores = (_cpu_seconds(pid) - cpu_idle) / idle_for
         writers = Writers(db, case.rate, case.batch)
         polls_before = polls() if polls else math.nan
-        cpu_before, wait_before = _cpu_seconds(pid), _run_queue_wait_seconds(pid)
+        cpu_before, waited = _cpu_seconds(pid), RunQueueWait(pid)
         started = time.time()
         writers.start()
         await asyncio.sleep(seconds)
@@ -296,7 +309,7 @@ async def run_case(
             await asyncio.sleep(0.2)
         cpu = _cpu_seconds(pid) - cpu_before
         busy = time.time() - started  # the inserts and the drain: a backend that falls behind works on after
-        result.wait_per_s = (_run_queue_wait_seconds(pid) - wait_before) / busy
+        result.wait_per_s = waited.seconds() / busy
         result.peak_rss_mb = _peak_rss_mb(pid)
         for client in clients:
             assert client.task is not None
@@ -415,6 +428,12 @@ class ManyClients:
     cpu_per_1000: float = 0.0
     peak_rss_mb: float = 0.0
     load_1min: float = 0.0
+    harness_cpu_cores: list[float] = field(default_factory=list)
+    """Per harness process: its CPU per wall second of inserts (a harness near 1 core cannot keep up)."""
+    harness_wait_per_s: list[float] = field(default_factory=list)
+    """Per harness process: seconds it waited for a CPU per wall second of inserts."""
+    batches_per_s: float = 0.0
+    """Batches the backend published per second of inserts: each is one WebSocket message to every client."""
 
 
 async def run_many_clients(
@@ -452,14 +471,22 @@ async def run_many_clients(
             result.connected += connected
         print(f"{result.connected} clients connected", flush=True)
         writers = Writers(db, rate, 1, threads=replica_bench.WRITERS)
-        cpu_before, wait_before = _cpu_seconds(pid), _run_queue_wait_seconds(pid)
+        cpu_before, waited = _cpu_seconds(pid), RunQueueWait(pid)
+        harness_before = [(_cpu_seconds(w.pid), RunQueueWait(w.pid)) for w in workers if w.pid]
+        batches_before = await asyncio.to_thread(server.metric, "dashboard_batches_published_total")
         started = time.time()
         writers.start()
         await asyncio.sleep(seconds)
         await asyncio.to_thread(writers.stop)
         elapsed = time.time() - started
         cpu = _cpu_seconds(pid) - cpu_before
-        result.wait_per_s = (_run_queue_wait_seconds(pid) - wait_before) / elapsed
+        batches = await asyncio.to_thread(server.metric, "dashboard_batches_published_total") - batches_before
+        result.batches_per_s = batches / elapsed
+        result.wait_per_s = waited.seconds() / elapsed
+        for worker, (harness_cpu, harness_wait) in zip(workers, harness_before, strict=True):
+            assert worker.pid is not None
+            result.harness_cpu_cores.append((_cpu_seconds(worker.pid) - harness_cpu) / elapsed)
+            result.harness_wait_per_s.append(harness_wait.seconds() / elapsed)
         committed = dict(writers.committed_at)
         for pipe in pipes:
             pipe.send(("drain", len(committed), 30.0))
@@ -542,12 +569,15 @@ def render_scale(many: list[ManyClients], batched: list[Result], seconds: float)
         "(100 ms idle, 20 ms while events flow). Backend CPU: the uvicorn process's CPU time (/proc) per wall "
         "second (1,000 clients: of inserts; 5,000/s: of inserts and drain). Waited for a CPU: the seconds its "
         "threads were runnable but not running, per wall second (/proc/<pid>/task/*/schedstat): how much the "
-        "machine's load starved it. Load: the machine's 1-minute load average after the run.",
+        "machine's load starved it. Harness: the same two figures for each client process (1,000 clients), "
+        "which must stay well under 1 core for the latency to be the backend's. Batches/s: batches the backend "
+        "published (one WebSocket message to each client). Load: the machine's 1-minute load average after the run.",
         "",
         "| Case | Run | Inserts/s achieved | Clients connected | Delivered (worst client) | Duplicates | p50 ms "
         "| p99 ms | p50 first / middle / last quarter ms | Backend CPU (cores) | Backend waited for a CPU (s/s) "
-        "| CPU s / 1,000 events | Peak RSS MB | Load (1 min) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| CPU s / 1,000 events | Peak RSS MB | Batches/s | Harness CPU per process (cores) "
+        "| Harness waited (s/s) | Load (1 min) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for number, m in enumerate(many, 1):
         q = m.quarters
@@ -555,7 +585,9 @@ def render_scale(many: list[ManyClients], batched: list[Result], seconds: float)
             f"| {m.rate}/s x {m.clients} clients ({m.processes} harness processes) | {number} "
             f"| {m.achieved_rate:.0f} | {m.connected} | {m.delivered_fraction:.2%} | {m.duplicates} "
             f"| {_ms(m.p50_ms)} | {_ms(m.p99_ms)} | {_ms(q[0])} / {_ms(q[1])} / {_ms(q[2])} | {m.cpu_cores:.2f} "
-            f"| {m.wait_per_s:.2f} | {m.cpu_per_1000:.3f} | {m.peak_rss_mb:.0f} | {m.load_1min:.1f} |"
+            f"| {m.wait_per_s:.2f} | {m.cpu_per_1000:.3f} | {m.peak_rss_mb:.0f} | {m.batches_per_s:.0f} "
+            f"| {' / '.join(f'{cores:.2f}' for cores in m.harness_cpu_cores)} "
+            f"| {' / '.join(f'{wait:.2f}' for wait in m.harness_wait_per_s)} | {m.load_1min:.1f} |"
         )
     by_database: dict[str, list[Result]] = {}
     for r in batched:
@@ -568,7 +600,7 @@ def render_scale(many: list[ManyClients], batched: list[Result], seconds: float)
                 f"| {r.achieved_rate:.0f} | {c.clients} | {r.delivered_fraction:.2%} | {r.duplicates} "
                 f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
                 f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
-                f"| {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.cpu_per_1000:.3f} | {r.peak_rss_mb:.0f} "
+                f"| {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.cpu_per_1000:.3f} | {r.peak_rss_mb:.0f} | - | - | - "
                 f"| {r.load_1min:.1f} |"
             )
     if len(many) > 1 or any(len(runs) > 1 for runs in by_database.values()):

@@ -153,6 +153,8 @@ async def test_the_pace_is_fast_under_load_and_falls_back_when_idle(
             # At the idle pace alone 1.5 s would hold at most 2 polls.
             assert fast_under_load >= 10
             await client.wait_for_keys(keys)
+            # Each batch's fan-out was measured: the wait after it is never shorter (stream/poller.py Pace).
+            assert server.metric("dashboard_fanout_seconds_total") > 0
 
             # Idle: back to the configured interval after 10 empty polls, and no fast polls since.
             await _until(lambda: server.metric("dashboard_poll_delay_seconds") == 1.0, "the idle pace")

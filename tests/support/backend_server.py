@@ -57,6 +57,7 @@ class BackendServer:
             "DATABASE_URL": database_url,
             "POLL_INTERVAL_MS": "50",
             "PYTHONUNBUFFERED": "1",
+            "UVICORN_WS_PER_MESSAGE_DEFLATE": "false",  # as the project's Docker image runs it
             **(shifted_clock(clock_offset) if clock_offset else {}),
             **env,
         }

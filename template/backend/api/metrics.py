@@ -67,6 +67,11 @@ class DashboardCollector(Collector):
         )
         yield counter("dashboard_polls", "Polls of db_events.", status.polls)
         yield counter("dashboard_poll_seconds", "Time spent polling.", status.poll_seconds_total)
+        yield counter(
+            "dashboard_fanout_seconds",
+            "Time from publishing batches to every client's send done.",
+            status.fanout_seconds_total,
+        )
         if status.poll_p99_s is not None:
             yield gauge("dashboard_poll_duration_p99_seconds", "p99 of recent poll durations.", status.poll_p99_s)
         yield gauge("dashboard_poll_lag_seconds", "Age of the newest event when delivered.", status.lag_s)

@@ -59,7 +59,10 @@ class Client:
         if not self.messages:
             self._arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), timeout)
+                # asyncio.timeout, not wait_for: no task per message (wait_for makes one on Python 3.11),
+                # so a published batch reaches a waiting client in one step of its task.
+                async with asyncio.timeout(timeout):
+                    await self._arrived.wait()
             except TimeoutError:
                 return None
         message = self.messages.popleft()

@@ -52,7 +52,10 @@ class StreamStatus:
     woken_polls: int
     events_after_wakeup: int
     poll_delay_s: float
-    """The wait before the next timed poll: the fast interval while events flow, else the configured one."""
+    """The wait before the next timed poll: the fast interval while events flow, else the configured one;
+    never less than the last batch's fan-out."""
+    fanout_seconds_total: float
+    """Time from publishing each batch until every client's send was done, summed."""
     listener_connected: bool | None
     """None: no LISTEN (not PostgreSQL)."""
     listener_reconnects: int
@@ -137,6 +140,7 @@ class LiveStream:
             woken_polls=metrics.woken_polls,
             events_after_wakeup=metrics.events_after_wakeup,
             poll_delay_s=poller.pace.delay(),
+            fanout_seconds_total=metrics.fanout_seconds_total,
             listener_connected=None if listener is None else listener.metrics.connected,
             listener_reconnects=0 if listener is None else listener.metrics.reconnects,
             notifications=0 if listener is None else listener.metrics.notifications,

@@ -11,7 +11,8 @@ position: :meth:`Poller.resume_point` is ``None`` and nobody may claim a head.
 
 When to poll (:class:`Pace`): at once after a full page; every ``fast_s``
 while events flow; back at ``interval_s`` after ``idle_after`` empty polls in a
-row. :meth:`Poller.wake` (PostgreSQL's NOTIFY, see db/listener.py) cuts any
+row; never sooner after a batch than the batch took to reach the clients (its
+fan-out). :meth:`Poller.wake` (PostgreSQL's NOTIFY, see db/listener.py) cuts any
 wait short; the timer stays, so a lost notification only delays.
 """
 
@@ -72,6 +73,13 @@ class Pace:
     ``fast_s`` instead of ``interval_s``. More polls while events flow means
     more, smaller messages per client: that is where the extra CPU goes
     (docs/benchmarks.md).
+
+    A batch costs one send per client, whatever its size, so the wait after a
+    batch is at least its fan-out (``fanout_s``: from publishing it until the
+    event loop comes back to the poller, every client's send done). The
+    fan-out then takes at most about half of the loop, and with many clients
+    the batches grow instead of the sends per second: 1,000 clients at 25 µs
+    a send make a 25 ms fan-out, so about 20 batches a second, not 50.
     """
 
     interval_s: float
@@ -80,21 +88,28 @@ class Pace:
     idle_after: int
     """Empty polls in a row after which the pace falls back to ``interval_s``."""
     empty_in_row: int = 0
+    fanout_s: float = 0.0
+    """How long the last batch took to reach the clients; 0 after an empty poll."""
 
     def __post_init__(self) -> None:
         self.fast_s = min(self.fast_s, self.interval_s)
         # Start idle: nothing has flowed yet.
         self.empty_in_row = self.idle_after
 
-    def after_poll(self, events: int) -> None:
+    def after_poll(self, events: int, fanout_s: float = 0.0) -> None:
         self.empty_in_row = 0 if events else self.empty_in_row + 1
+        self.fanout_s = fanout_s
 
     @property
     def fast(self) -> bool:
         return self.empty_in_row < self.idle_after
 
     def delay(self) -> float:
-        return self.fast_s if self.fast else self.interval_s
+        return max(self.fast_s if self.fast else self.interval_s, self.fanout_s)
+
+    def min_gap(self, wake_min_gap_s: float) -> float:
+        """The least time from the start of a poll to a poll that a wake-up starts."""
+        return max(wake_min_gap_s, self.fanout_s)
 
 
 @dataclass(slots=True)
@@ -110,6 +125,8 @@ class PollerMetrics:
     poll_seconds_total: float = 0.0
     reconnects: int = 0
     full_pages: int = 0
+    fanout_seconds_total: float = 0.0
+    """Time from publishing a batch until the loop came back to the poller, summed (``Poller._fanout``)."""
     lag_seconds: float = 0.0
     """How old the newest delivered event was when it was delivered."""
     durations: list[float] = field(default_factory=list)
@@ -253,6 +270,11 @@ class Poller:
         self.health.last_error = None
         self.health.last_poll_at = time.monotonic()
 
+    async def _fanout(self) -> float:
+        elapsed = await fanout_time()
+        self.metrics.fanout_seconds_total += elapsed
+        return elapsed
+
     async def _wait(self, polled_at: float) -> str:
         """Wait for the pace's delay or a wake-up, whichever comes first; say which.
 
@@ -266,7 +288,7 @@ class Poller:
             await asyncio.wait_for(self._wake.wait(), delay)
         except TimeoutError:
             return "fast" if fast else "timer"
-        gap = WAKE_MIN_GAP_S - (time.monotonic() - polled_at)
+        gap = self.pace.min_gap(WAKE_MIN_GAP_S) - (time.monotonic() - polled_at)
         if gap > 0:
             await asyncio.sleep(gap)
         return "wake"
@@ -288,7 +310,8 @@ class Poller:
                 polled = self.metrics.events_polled
                 more = await self.poll_once()
                 events = self.metrics.events_polled - polled
-                self.pace.after_poll(events)
+                fanout = await self._fanout() if events and not more else 0.0
+                self.pace.after_poll(events, fanout)
                 if reason == "wake":
                     self.metrics.events_after_wakeup += events
                 backoff = 0.5
@@ -314,6 +337,20 @@ class Poller:
                 await self.store.db.disconnect_quietly()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+
+async def fanout_time() -> float:
+    """How long the batch just published takes to reach its clients, awaited right after publishing.
+
+    Publishing woke every waiting client's sender task, in order; one yield puts
+    the caller behind them all, and each takes its message and sends it in one
+    step (hub.Client.next, websocket._Connection.send) unless its socket is full,
+    so the time until the caller runs again is the fan-out (with whatever else
+    the loop had to do meanwhile, which is load all the same).
+    """
+    started = time.perf_counter()
+    await asyncio.sleep(0)
+    return time.perf_counter() - started
 
 
 def _prefix_within(refs: list[EventRef], budget: int) -> list[EventRef]:

@@ -83,7 +83,8 @@ class _Connection:
 
     async def send(self, message: str) -> None:
         try:
-            await asyncio.wait_for(self.websocket.send_text(message), self.send_timeout_s)
+            async with asyncio.timeout(self.send_timeout_s):  # no task per send, unlike wait_for
+                await self.websocket.send_text(message)
         except TimeoutError:
             raise NotReading from None
 
