@@ -17,18 +17,21 @@ ETL uses:
 
 PostgreSQL is also measured, in the same rounds, with the per-row INSERT trigger
 it had before (the same function, whose per-row branch is the former trigger
-body), and ``--event-writes`` times the event write alone (20,000 payloads written by one
+body), with ``--before REV`` the capture function of that git revision of the
+template (per statement), and ``--event-writes`` times the event write alone (20,000 payloads written by one
 INSERT ... SELECT into copies of db_events with fewer indexes, or a jsonb payload).
 
 Each round times capture off and each way of capture on back to back, rotating
 which goes first; the table shows median rates and the median of the rounds' ratios (on / off), and
 on PostgreSQL and SQLite the writer's CPU time per row (the PostgreSQL backend
-process; SQLite runs in the benchmark's own thread), which load from other
-processes on a shared machine barely changes.
+process, read from /proc/<pid>/schedstat in nanoseconds; SQLite runs in the
+benchmark's own thread), which load from other processes on a shared machine
+barely changes.
 
 Usage: python bench/write_cost.py [--rounds 5] [--single-rows 1000] [--batch-rows 20000]
-       [--databases postgresql,mariadb,sqlite] [--event-writes]
-Writes the tables to docs/benchmarks.md (between markers) and prints them.
+       [--databases postgresql,mariadb,sqlite] [--event-writes] [--before REV] [--no-write]
+Writes the tables to docs/benchmarks.md (between markers) and prints them;
+``--no-write`` only prints them (trying changes out).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,7 +57,7 @@ from bench.report import write_section  # noqa: E402
 from tests.support.databases import TestDatabase, temporary_database  # noqa: E402
 from tests.support.paths import FIXTURES  # noqa: E402
 from tests.support.projects import generate, run_in_project  # noqa: E402
-from tests.support.template_repo import snapshot_template  # noqa: E402
+from tests.support.template_repo import TEMPLATE_PARTS, commit_all, git, snapshot_template  # noqa: E402
 
 ENTITIES = FIXTURES / "nomnom" / "tpch"
 TABLE = "orders"
@@ -62,7 +66,6 @@ COLUMNS = ("order_key", "customer_key", "order_status", "total_price", "order_da
 MULTIROW_CHUNK = 1000
 TARGETS = {"single": 0.85, "executemany": 0.60, "multirow": 0.60, "copy": 0.60}
 """Issue 11 point 8, on PostgreSQL: single-row autocommit, and 20,000-row transactions."""
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _row(n: int) -> tuple[Any, ...]:
@@ -215,19 +218,28 @@ def _shapes(writer: Writer, single: int, batch: int) -> dict[str, tuple[Write, i
     return shapes
 
 
-def _per_row(writer: Writer, on: bool) -> None:
-    """PostgreSQL: the INSERT and DELETE triggers per row (as before) or per statement (as installed)."""
+PER_STATEMENT, PER_ROW = "per statement", "per row (before)"
+BEFORE_FUNCTION = f"dashboard_{TABLE}_capture_before"
+"""``--before REV``: the capture function of that template commit, installed next to ours."""
+
+
+def _insert_trigger(writer: Writer, mode: str) -> None:
+    """PostgreSQL: the INSERT and DELETE triggers per statement (as installed), per row (as before 002_triggers.sql
+    had statement triggers), or per statement calling the function of ``--before``."""
+    function = BEFORE_FUNCTION if mode.startswith("function of") else f"dashboard_{TABLE}_capture"
     for event, level in (("insert", "NEW TABLE AS new_rows"), ("delete", "OLD TABLE AS old_rows")):
-        firing = "FOR EACH ROW" if on else f"REFERENCING {level} FOR EACH STATEMENT"
+        firing = "FOR EACH ROW" if mode == PER_ROW else f"REFERENCING {level} FOR EACH STATEMENT"
         writer.cursor.execute(
             f"CREATE OR REPLACE TRIGGER dashboard_{TABLE}_{event} AFTER {event.upper()} ON {TABLE} "
-            f"{firing} EXECUTE FUNCTION dashboard_{TABLE}_capture()"
+            f"{firing} EXECUTE FUNCTION {function}()"
         )
 
 
-def measure(writer: Writer, rounds: int, single: int, batch: int) -> list[Result]:
+def measure(writer: Writer, rounds: int, single: int, batch: int, before: str = "") -> list[Result]:
     """Each round runs capture off and every way of capture on back to back, in a rotating order."""
-    modes = ["off", "per statement", "per row (before)"] if writer.dialect == "postgresql" else ["off", "per row"]
+    modes = ["off", "per row"]
+    if writer.dialect == "postgresql":
+        modes = ["off", PER_STATEMENT, PER_ROW, *([f"function of {before}"] if before else [])]
     results = []
     for shape, (write, count) in _shapes(writer, single, batch).items():
         writer.capture(True)
@@ -238,10 +250,10 @@ def measure(writer: Writer, rounds: int, single: int, batch: int) -> list[Result
             for mode in modes[shift:] + modes[:shift]:
                 writer.capture(mode != "off")
                 if writer.dialect == "postgresql" and mode != "off":
-                    _per_row(writer, mode == "per row (before)")
+                    _insert_trigger(writer, mode)
                 runs[mode].append(writer.timed(write, count))
         if writer.dialect == "postgresql":
-            _per_row(writer, False)
+            _insert_trigger(writer, PER_STATEMENT)
         writer.capture(True)
         for mode in modes[1:]:
             results.append(Result(writer.dialect, shape, mode, count, runs["off"], runs[mode]))
@@ -249,36 +261,68 @@ def measure(writer: Writer, rounds: int, single: int, batch: int) -> list[Result
     return results
 
 
-def run(databases: list[str], rounds: int, single: int, batch: int) -> list[Result]:
+def _before_function(rev: str, work: Path) -> str:
+    """The CREATE FUNCTION of the ``orders`` capture function as the template at ``rev`` generates and installs it."""
+    template = work / "template-before"
+    template.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, *TEMPLATE_PARTS], capture_output=True)
+    if archive.returncode != 0:
+        raise SystemExit(f"error: --before {rev}: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(template)], input=archive.stdout, check=True)
+    git(template, "init", "-q", "-b", "main")
+    commit_all(template, f"template at {rev}")
+    project = generate(template, work / "project-before", ENTITIES)
+    with temporary_database("postgresql", work) as database:
+        _migrate(project, database)
+        definition = database.query(f"SELECT pg_get_functiondef('dashboard_{TABLE}_capture'::regproc)")[0][0]
+    return str(definition).replace(f"public.dashboard_{TABLE}_capture()", f"{BEFORE_FUNCTION}()", 1)
+
+
+def run(databases: list[str], rounds: int, single: int, batch: int, before: str = "") -> list[Result]:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         project = generate(snapshot_template(work / "template"), work / "project", ENTITIES)
+        before_sql = _before_function(before, work) if before and "postgresql" in databases else ""
         for dialect in databases:
             with temporary_database(dialect, work) as database:
                 _migrate(project, database)
                 with database.connect() as conn:
-                    results += measure(Writer(database, conn), rounds, single, batch)
+                    writer = Writer(database, conn)
+                    if before_sql and dialect == "postgresql":
+                        writer.cursor.execute(before_sql)
+                    results += measure(writer, rounds, single, batch, before if dialect == "postgresql" else "")
     return results
 
 
 # -- the event write alone (PostgreSQL) -------------------------------------------
 
-EVENT_TABLES = {
-    "no index": [],
-    "primary key only": ["PRIMARY KEY (id)"],
-    "+ (created_at)": ["PRIMARY KEY (id)", "(created_at)"],
-    "+ (created_at, id)": ["PRIMARY KEY (id)", "(created_at, id)"],
-    "+ (entity, id)": ["PRIMARY KEY (id)", "(entity, id)"],
-    "+ (created_at) + (entity, id): 001_db_events.sql today": ["PRIMARY KEY (id)", "(created_at)", "(entity, id)"],
-    "same, payload jsonb": ["PRIMARY KEY (id)", "(created_at)", "(entity, id)"],
+INDEXES = ["PRIMARY KEY (id)", "(created_at, id)", "(entity, id)"]
+EVENT_TABLES: dict[str, tuple[list[str], str]] = {
+    "no index": ([], ""),
+    "primary key only": (INDEXES[:1], ""),
+    "+ (created_at, id)": (INDEXES[:2], ""),
+    "+ (entity, id)": ([INDEXES[0], INDEXES[2]], ""),
+    "+ (created_at, id) + (entity, id): 001_db_events.sql": (INDEXES, ""),
+    "same, without the txid column": (INDEXES, "no txid"),
+    "same, payload by json_build_object (before)": (INDEXES, "json_build_object"),
+    "same, payload jsonb (jsonb_build_object)": (INDEXES, "jsonb"),
 }
-PAYLOAD = "json_build_object(" + ", ".join(f"'{name}', {name}" for name in ("id", *COLUMNS)) + ")"
+"""The indexes of each copy of db_events, and how it differs from 001_db_events.sql and 002_triggers.sql."""
+NAMES = ("id", *COLUMNS)
+PAYLOADS = {
+    # 002_triggers.sql: row_to_json of a sub-select naming each column by its field.
+    "": "row_to_json(fields.*)",
+    "json_build_object": "json_build_object(" + ", ".join(f"'{name}', s.{name}" for name in NAMES) + ")",
+    "jsonb": "jsonb_build_object(" + ", ".join(f"'{name}', s.{name}" for name in NAMES) + ")",
+}
+FIELDS = "LATERAL (SELECT " + ", ".join(f"s.{name} AS {name}" for name in NAMES) + ") AS fields"
 
 
 def _backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """Seconds the process has run on a CPU: schedstat counts nanoseconds (/proc/<pid>/stat, clock ticks of
+    10 ms, made a 1,000-row run's figure a multiple of 10 µs per row)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
 
 
 def event_writes(database: TestDatabase, rounds: int, count: int) -> list[list[str]]:
@@ -287,29 +331,33 @@ def event_writes(database: TestDatabase, rounds: int, count: int) -> list[list[s
     with database.connect() as conn:
         cursor = conn.cursor()
         pid = int(conn.info.backend_pid)
-        cursor.execute(f"CREATE TEMP TABLE source ({', '.join(f'{name} text' for name in ('id', *COLUMNS))})")
+        cursor.execute(f"CREATE TEMP TABLE source (LIKE {TABLE})")
         with cursor.copy("COPY source FROM STDIN") as copy:
             for n in range(count):
                 copy.write_row((n, *_row(n)))
-        for number, (name, indexes) in enumerate(EVENT_TABLES.items()):
+        for number, (indexes, variant) in enumerate(EVENT_TABLES.values()):
             table = f"events_{number}"
             cursor.execute(f"CREATE TABLE {table} (LIKE db_events INCLUDING DEFAULTS INCLUDING IDENTITY)")
-            if "jsonb" in name:
+            if variant == "jsonb":
                 cursor.execute(f"ALTER TABLE {table} ALTER COLUMN payload TYPE jsonb")
+            if variant == "no txid":
+                cursor.execute(f"ALTER TABLE {table} DROP COLUMN txid")
             for index in indexes:
                 if index.startswith("PRIMARY"):
                     cursor.execute(f"ALTER TABLE {table} ADD {index}")
                 else:
                     cursor.execute(f"CREATE INDEX ON {table} {index}")
         for _ in range(rounds):
-            for number, name in enumerate(EVENT_TABLES):
-                table = f"events_{number}"
-                payload = PAYLOAD.replace("json_build_object", "jsonb_build_object") if "jsonb" in name else PAYLOAD
+            for number, (name, (_, variant)) in enumerate(EVENT_TABLES.items()):
+                payload = PAYLOADS.get(variant, PAYLOADS[""])
+                source = "source AS s" + (f", {FIELDS}" if payload == PAYLOADS[""] else "")
                 began = _backend_cpu(pid)
-                columns = "(entity, event_type, payload)"
-                cursor.execute(f"INSERT INTO {table} {columns} SELECT 'Order', 'insert', {payload} FROM source")
+                cursor.execute(
+                    f"INSERT INTO events_{number} (entity, event_type, payload) SELECT 'Order', 'insert', {payload} "
+                    f"FROM {source}"
+                )
                 timings[name].append((_backend_cpu(pid) - began) / count * 1e6)
-                cursor.execute(f"TRUNCATE {table}")
+                cursor.execute(f"TRUNCATE events_{number}")
     base = statistics.median(timings["no index"])
     return [[name, f"{statistics.median(values):.2f}", f"{statistics.median(values) - base:+.2f}"]
             for name, values in timings.items()]  # fmt: skip
@@ -336,7 +384,8 @@ def render(results: list[Result], rounds: int) -> str:
 def render_event_writes(rows: list[list[str]], count: int) -> str:
     header = ["db_events as", "CPU µs per event", "vs no index"]
     lines = [
-        f"The event write alone on PostgreSQL: {count:,} `orders` payloads (json_build_object of the 10 columns) "
+        f"The event write alone on PostgreSQL: {count:,} `orders` payloads (as 002_triggers.sql builds them: "
+        "row_to_json of a sub-select of the 10 columns) "
         "written by one INSERT … SELECT into a copy of db_events; the backend's CPU time, median of the rounds.",
         "",
         "| " + " | ".join(header) + " |",
@@ -353,19 +402,28 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=20000)
     parser.add_argument("--databases", default="postgresql,mariadb,sqlite")
     parser.add_argument("--event-writes", action="store_true", help="also time the event write alone (PostgreSQL)")
+    parser.add_argument(
+        "--before",
+        default="",
+        metavar="REV",
+        help="PostgreSQL: also time the capture function of this git revision of the template, in the same rounds",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print the tables, leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    results = run(args.databases.split(","), args.rounds, args.single_rows, args.batch_rows)
+    results = run(args.databases.split(","), args.rounds, args.single_rows, args.batch_rows, args.before)
     table = render(results, args.rounds)
     print(table)
-    write_section("write-cost", table)
+    if not args.no_write:
+        write_section("write-cost", table)
     if args.event_writes:
         with tempfile.TemporaryDirectory() as tmp, temporary_database("postgresql", Path(tmp)) as database:
             project = generate(snapshot_template(Path(tmp) / "template"), Path(tmp) / "project", ENTITIES)
             _migrate(project, database)
-            count = args.batch_rows * 5  # CPU time counts in clock ticks: enough rows for 0.1 µs
+            count = args.batch_rows * 5
             events = render_event_writes(event_writes(database, args.rounds, count), count)
         print(events)
-        write_section("write-cost-events", events)
+        if not args.no_write:
+            write_section("write-cost-events", events)
 
 
 if __name__ == "__main__":

@@ -174,7 +174,8 @@ def _trigger_levels(database: TestDatabase) -> dict[str, str]:
 def test_postgresql_upgrades_per_row_triggers_and_keeps_them_on_partitioned_tables(
     tpch_project: Path, tmp_path: Path
 ) -> None:
-    """An install from before (per-row INSERT and DELETE triggers) becomes per statement on `migrate`;
+    """An install from before (per-row INSERT and DELETE triggers, a pinned search_path) becomes per statement
+    without a setting on `migrate`;
     a partitioned table keeps per-row triggers, since a statement trigger on it would miss the rows
     written straight into a partition (and one on a partition those written through the parent)."""
     order = next(entity for entity in _model(tpch_project)["entities"] if entity["table"] == "orders")
@@ -187,9 +188,13 @@ def test_postgresql_upgrades_per_row_triggers_and_keeps_them_on_partitioned_tabl
                 f"CREATE OR REPLACE TRIGGER dashboard_orders_{event} AFTER {event.upper()} ON orders "
                 "FOR EACH ROW EXECUTE FUNCTION dashboard_orders_capture()"
             )
+        # The functions of before also pinned their search_path, which cost every statement a setting change.
+        database.execute("ALTER FUNCTION dashboard_orders_capture() SET search_path FROM CURRENT")
         assert set(_trigger_levels(database).values()) == {"row"}
         _migrate(tpch_project, database)
         assert _trigger_levels(database) == statement
+        settings = "SELECT proconfig FROM pg_proc WHERE proname = 'dashboard_orders_capture'"
+        assert database.query(settings) == [(None,)]
     with temporary_database("postgresql", tmp_path) as database:
         _migrate(tpch_project, database, "--create-entity-tables")
         database.execute("DROP TABLE orders")
