@@ -38,7 +38,7 @@ async def test_every_client_gets_exactly_the_committed_events(tpch_project: Path
             await client.wait_for_keys(set(committed))
         await asyncio.sleep(0.5)  # anything extra (a duplicate, a rolled-back row) would show up now
         for client in clients:
-            assert_exactly_once_in_writer_order(client.order_keys(), committed, client.ids)
+            assert_exactly_once_in_writer_order(client, committed)
             await client.stop()
 
 
@@ -88,7 +88,7 @@ async def test_a_slow_client_is_dropped_without_delaying_a_fast_one(
             await asyncio.to_thread(pool.stop)
         await fast.wait_for_keys(set(pool.committed))
         assert fast.close_code is None, f"the fast client was dropped: {fast.close_reason}"
-        assert_exactly_once_in_writer_order(fast.order_keys(), pool.committed, fast.ids)
+        assert_exactly_once_in_writer_order(fast, pool.committed)
         assert "dashboard_clients 1" in server.metrics()
         slow.close()
         await fast.stop()
@@ -141,7 +141,7 @@ async def test_database_cut_and_restored(tpch_project: Path, tmp_path: Path) -> 
                 finally:
                     await asyncio.to_thread(pool.stop)
                 await client.wait_for_keys(set(pool.committed))
-                assert_exactly_once_in_writer_order(client.order_keys(), pool.committed, client.ids)
+                assert_exactly_once_in_writer_order(client, pool.committed)
                 health = json.loads(urllib.request.urlopen(server.http + "/health", timeout=5).read())
                 assert health["status"] == "ok"
                 await client.stop()

@@ -84,7 +84,7 @@ async def test_filtered_live_and_replay_are_exact(tpch_project: Path, stream_db:
 
         wanted = {e["id"] for e in stored if e["entity"] == "Order" and e["event_type"] == "insert"}
         for client in orders:
-            assert_exactly_once_in_writer_order(client.order_keys(), committed, client.ids)
+            assert_exactly_once_in_writer_order(client, committed)
             assert set(client.ids) == wanted
         want_customers = {e["id"] for e in stored if e["entity"] == "Customer"}
         await _until(lambda: set(customers.ids) == want_customers, "the Customer client's events")
