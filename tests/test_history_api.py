@@ -177,6 +177,34 @@ def test_history_api(tpch_project: Path, stream_db: TestDatabase) -> None:
         assert len(ids(q="50%")) == 1 and len(ids(q="a_b")) == 1
         assert ids(q="50%", entity="Order") == []
 
+        # -- one spelling in both modes: entities/types (as /ws), entity/event_type kept as aliases
+        orders_updated = expected(lambda e: e["entity"] == "Order" and e["event_type"] == "update")
+        assert ids(since="-2h", entities="Order", types="update") == orders_updated
+        assert ids(since="-2h", entity="Order", event_type="update") == orders_updated
+        assert ids(since="-2h", entities="Order", entity="Order", types="update") == orders_updated
+        assert ids(since="-2h", entities="Order,Product", types="insert,update,delete") == by_time
+        assert ids(since="-2h", entities="") == [] and ids(since="-2h", types="") == []
+        id_mode = _query("/api/events", entities="Order", types="update", limit=500)
+        _, body, _ = get(server, id_mode)
+        assert [e["id"] for e in body["events"]] == sorted(orders_updated) and set(body) == {"events", "next_after"}
+        _, body, _ = get(server, _query("/api/events", entity="Order,Product", event_type="delete", limit=500))
+        assert [e["id"] for e in body["events"]] == sorted(expected(lambda e: e["event_type"] == "delete"))
+        for spelling in ({"entities": "Order"}, {"entity": "Order"}):
+            _, hist, _ = get(server, _query("/api/events/histogram", since="-30d", types="update", **spelling))
+            assert hist["total"] == 3, spelling
+        for path in ("/api/events", "/api/events/histogram"):
+            for params in (
+                {"entities": "Order", "entity": "Product"},
+                {"entities": "Order", "entity": "Order,Product"},
+                {"types": "insert", "event_type": "update"},
+                {"since": "-2h", "entities": "Order", "entity": "Product"},
+            ):
+                status, body, _ = get(server, _query(path, **params))
+                assert status == 422, (path, params, body)
+                detail = str(body["detail"])
+                assert "differ" in detail and "\n" not in detail, detail
+                assert all(f"{name}=" in detail for name in params if name != "since"), detail
+
         # -- the old, id-based behaviour is untouched
         all_ids = sorted(stamps)
         status, body, _ = get(server, "/api/events?limit=5")
@@ -189,8 +217,10 @@ def test_history_api(tpch_project: Path, stream_db: TestDatabase) -> None:
         # -- bad values: one 422 naming the parameter
         assert "since=" in _error(server, since="yesterday")
         assert "until=" in _error(server, until="2026-13-45T00:00:00")
-        assert "'Nope'" in _error(server, since="-1h", entity="Order,Nope")
-        assert "event_type" in _error(server, event_type="insert,upsert")
+        assert "'Nope' in entity=" in _error(server, since="-1h", entity="Order,Nope")
+        assert "'Nope' in entities=" in _error(server, since="-1h", entities="Order,Nope")
+        assert "'upsert' in event_type=" in _error(server, order="asc", event_type="insert,upsert")
+        assert "'upsert' in types=" in _error(server, order="asc", types="insert,upsert")
         assert "q:" in _error(server, q="")
         assert "q:" in _error(server, q="x" * 201)
         assert "order=" in _error(server, order="sideways")
@@ -250,7 +280,7 @@ def _page_sql(db: TestDatabase, order: Literal["asc", "desc"], *, cursor: bool, 
     now = _database_now(db)
     since, until = native_time(store.family, now - timedelta(hours=12)), native_time(store.family, now)
     position = Position(native_time(store.family, now - timedelta(hours=6)), 12345) if cursor else None
-    filters = HistoryFilter(since=since, until=until, entities=("Order",) if entity else ())
+    filters = HistoryFilter(since=since, until=until, entities=("Order",) if entity else None)
     sql, values = store.page_sql(filters, position, order)
     values["limit"] = 500
 

@@ -84,7 +84,7 @@ async def test_filtered_live_and_replay_are_exact(tpch_project: Path, stream_db:
 
         wanted = {e["id"] for e in stored if e["entity"] == "Order" and e["event_type"] == "insert"}
         for client in orders:
-            assert_exactly_once_in_writer_order(client.order_keys(), committed, client.ids)
+            assert_exactly_once_in_writer_order(client, committed)
             assert set(client.ids) == wanted
         want_customers = {e["id"] for e in stored if e["entity"] == "Customer"}
         await _until(lambda: set(customers.ids) == want_customers, "the Customer client's events")
@@ -128,6 +128,11 @@ async def test_filtered_live_and_replay_are_exact(tpch_project: Path, stream_db:
         assert [(e["entity"], e["event_type"]) for e in body["events"]] == [("Order", "update")]
         status, body = _get(f"{server.http}/api/events?entities=Customer&types=insert&before={head + 1}&limit=3")
         assert [e["id"] for e in body["events"]] == sorted(want_customers)[-3:]
+        # The older spelling (history mode's, once) filters the same way; both spellings must agree.
+        status, aliased = _get(f"{server.http}/api/events?entity=Customer&event_type=insert&before={head + 1}&limit=3")
+        assert status == 200 and aliased == body
+        status, body = _get(f"{server.http}/api/events?entities=Customer&entity=Order&before={head + 1}")
+        assert status == 422 and "entities='Customer' and entity='Order' differ" in body["detail"], body
         for client in (everything, *orders, customers, resumed):
             await client.stop()
         assert "Traceback" not in server.log()

@@ -24,6 +24,8 @@ class StreamClient:
     close_reason: str | None = None
     sizes: list[int] = field(default_factory=list)
     """Length of every message received, in characters."""
+    carriers: list[int] = field(default_factory=list)
+    """For each of ``events``, the index in ``messages`` of the message that brought it."""
     _task: asyncio.Task[None] | None = None
     _connection: ClientConnection | None = None
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -68,6 +70,7 @@ class StreamClient:
                         self._connected.set()
                     elif message["type"] == "events":
                         self.events.extend(message["events"])
+                        self.carriers.extend([len(self.messages) - 1] * len(message["events"]))
                         self.resume_after = message["resume_after"]
                     elif message["type"] == "heartbeat":
                         self.resume_after = message["resume_after"]
@@ -189,16 +192,41 @@ class ResumingClient:
             seen.update(ids)
 
 
-def assert_exactly_once_in_writer_order(keys: list[str], committed: list[str], ids: list[int]) -> None:
+def assert_exactly_once_in_writer_order(client: StreamClient, committed: list[str]) -> None:
     """Every committed insert once, nothing else, each writer's events in its commit order."""
+    keys, ids = client.order_keys(), client.ids
     assert len(ids) == len(set(ids)), "an event id arrived twice"
     assert len(keys) == len(set(keys)), "a row arrived twice"
     assert set(keys) == set(committed)
-    by_writer: dict[str, list[str]] = {}
-    for key in keys:
-        by_writer.setdefault(key.split("-")[0], []).append(key)
+    by_writer: dict[str, list[Arrival]] = {}
+    for event, carrier in zip(client.events, client.carriers, strict=True):
+        if event["entity"] == "Order" and event["event_type"] == "insert":
+            key = event["data"]["order_key"]
+            by_writer.setdefault(key.split("-")[0], []).append(Arrival(key, event["id"], carrier))
     for writer, received in by_writer.items():
-        assert received == sorted(received), f"writer {writer}'s events arrived out of commit order"
+        late = next((n for n in range(1, len(received)) if received[n].key < received[n - 1].key), None)
+        assert late is None, (
+            f"writer {writer}'s events arrived out of commit order: "
+            f"{_arrival(client, received[late - 1])} before {_arrival(client, received[late])}"
+        )
+
+
+@dataclass(frozen=True)
+class Arrival:
+    key: str
+    id: int
+    message: int
+    """Index of the message that brought it, in ``StreamClient.messages``."""
+
+
+def _arrival(client: StreamClient, arrival: Arrival) -> str:
+    """Enough to tell a delivery out of id order (the backend) from ids out of commit order (the database)."""
+    message = client.messages[arrival.message]
+    ids = [event["id"] for event in message["events"]]
+    return (
+        f"{arrival.key} (id {arrival.id}, message {arrival.message} of ids {min(ids)}..{max(ids)}, "
+        f"resume_after {message['resume_after']})"
+    )
 
 
 def stalled_websocket(port: int, path: str = "/ws") -> socket.socket:

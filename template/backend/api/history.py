@@ -32,7 +32,9 @@ from ..stream.history import (
     native_time,
     time_text,
 )
+from ..stream.subscription import Subscription
 from .dependencies import RuntimeDep, require_sign_in
+from .event_filter import event_filter
 
 router = APIRouter(dependencies=[Depends(require_sign_in)])
 
@@ -40,8 +42,7 @@ MAX_TEXT_CHARS = 200
 """``q`` is matched by a scan of the range: a bounded needle keeps each comparison cheap."""
 MAX_BUCKETS = 720
 NICE_BUCKETS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
-EVENT_TYPES = ("insert", "update", "delete")
-HISTORY_PARAMETERS = ("since", "until", "event_type", "q", "order", "cursor")
+HISTORY_PARAMETERS = ("since", "until", "q", "order", "cursor")
 """Any of these turns ``/api/events`` into history mode."""
 
 _RELATIVE = re.compile(r"-(\d{1,6})([smhd])")
@@ -89,27 +90,6 @@ def parse_time(name: str, raw: str | None) -> TimeBound | None:
             "or relative to the database's clock (-15m, -1h, -7d)"
         ) from None
     return TimeBound(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC), None)
-
-
-def parse_entities(runtime: Runtime, raw: str | None) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",")))
-    for name in names:
-        if runtime.model.entity(name) is None:
-            known = ", ".join(e.name for e in runtime.model.entities)
-            raise _unprocessable(f"entity: unknown entity {_shown(name)} (known: {known})")
-    return names
-
-
-def parse_event_types(raw: str | None) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    kinds = tuple(dict.fromkeys(kind.strip() for kind in raw.split(",")))
-    for kind in kinds:
-        if kind not in EVENT_TYPES:
-            raise _unprocessable(f"event_type: {_shown(kind)} is not one of {', '.join(EVENT_TYPES)}")
-    return kinds
 
 
 def parse_text(raw: str | None) -> str | None:
@@ -165,15 +145,14 @@ def native_filter(
     family: str,
     since: datetime | None,
     until: datetime | None,
-    entities: tuple[str, ...],
-    event_types: tuple[str, ...],
+    wanted: Subscription,
     text: str | None,
 ) -> HistoryFilter:
     return HistoryFilter(
         since=native_time(family, since) if since is not None else None,
         until=native_time(family, until) if until is not None else None,
-        entities=entities,
-        event_types=event_types,
+        entities=None if wanted.entities is None else tuple(sorted(wanted.entities)),
+        event_types=None if wanted.types is None else tuple(sorted(wanted.types)),
         text=text,
     )
 
@@ -186,8 +165,7 @@ async def history_page(
     *,
     since: str | None,
     until: str | None,
-    entity: str | None,
-    event_type: str | None,
+    wanted: Subscription,
     q: str | None,
     order: str | None,
     cursor: str | None,
@@ -196,14 +174,14 @@ async def history_page(
     store = HistoryStore(runtime.db)
     family = store.family
     since_bound, until_bound = parse_time("since", since), parse_time("until", until)
-    entities, event_types, text = parse_entities(runtime, entity), parse_event_types(event_type), parse_text(q)
+    text = parse_text(q)
     direction = parse_order(order)
     position: Position | None = None
     if cursor is not None:
         direction, position = cursor_position(family, cursor)
     try:
         since_at, until_at = await resolve_range(store, since_bound, until_bound)
-        filters = native_filter(family, since_at, until_at, entities, event_types, text)
+        filters = native_filter(family, since_at, until_at, wanted, text)
         refs = await store.page(filters, position, direction, limit)
         pages = runtime.store.read(refs)
         first: list[Event] = await anext(pages, [])  # before the 200: an outage answers 503
@@ -255,13 +233,16 @@ async def histogram(
     runtime: RuntimeDep,
     since: Annotated[str | None, Query(description="ISO 8601 or -15m; absent: the oldest retained event")] = None,
     until: Annotated[str | None, Query(description="ISO 8601 or -5m; absent: the database's now")] = None,
-    entity: Annotated[str | None, Query(max_length=2000)] = None,
-    event_type: Annotated[str | None, Query(max_length=100)] = None,
+    entities: Annotated[str | None, Query(description="entity names, comma-separated (as /ws)")] = None,
+    types: Annotated[str | None, Query(description="event types, comma-separated (as /ws)")] = None,
+    entity: Annotated[str | None, Query(description="older spelling of entities")] = None,
+    event_type: Annotated[str | None, Query(description="older spelling of types")] = None,
 ) -> dict[str, Any]:
     """Events per time bucket and entity over a range (counted in the database, over the time index)."""
     store = HistoryStore(runtime.db)
     since_bound, until_bound = parse_time("since", since), parse_time("until", until)
-    entities, event_types = parse_entities(runtime, entity), parse_event_types(event_type)
+    known = [e.name for e in runtime.model.entities]
+    wanted = event_filter(known, entities=entities, types=types, entity=entity, event_type=event_type)
     try:
         now = await store.now()
         until_at = until_bound.resolve(now) if until_bound is not None else now
@@ -273,7 +254,7 @@ async def histogram(
         if until_at < since_at:
             raise _unprocessable("until: before since")
         size = bucket_seconds(until_at - since_at)
-        filters = native_filter(store.family, since_at, until_at, entities, event_types, None)
+        filters = native_filter(store.family, since_at, until_at, wanted, None)
         rows = await store.histogram(filters, size)
     except HTTPException:
         raise

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ..model import Entity
 from ..stream import protocol
 from ..stream.event_store import Event
-from ..stream.subscription import BadSubscription, parse_subscription
 from .dependencies import RuntimeDep, SignedIn, require_sign_in
+from .event_filter import event_filter
 from .frontend import source_version
 from .history import HISTORY_PARAMETERS, history_page
 from .history import router as history_router
@@ -94,29 +94,31 @@ async def events(
     after: Annotated[str | None, Query(description="events with a larger id, oldest first")] = None,
     before: Annotated[str | None, Query(description="the newest events with a smaller id")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    entity: Annotated[str | None, Query(max_length=2000, description="a name; history mode: a comma list")] = None,
-    entities: Annotated[str | None, Query(description="id mode: names, comma-separated (as /ws)")] = None,
-    types: Annotated[str | None, Query(description="id mode: event types, comma-separated (as /ws)")] = None,
+    entities: Annotated[str | None, Query(description="entity names, comma-separated (as /ws)")] = None,
+    types: Annotated[str | None, Query(description="event types, comma-separated (as /ws)")] = None,
+    entity: Annotated[str | None, Query(description="older spelling of entities")] = None,
+    event_type: Annotated[str | None, Query(description="older spelling of types")] = None,
     since: Annotated[str | None, Query(description="history mode: ISO 8601 (UTC without offset) or -15m")] = None,
     until: Annotated[str | None, Query(description="history mode: exclusive, same forms as since")] = None,
-    event_type: Annotated[str | None, Query(max_length=100, description="history mode: insert,update,delete")] = None,
     q: Annotated[str | None, Query(description="history mode: text in the payload (a scan of the range)")] = None,
     order: Annotated[str | None, Query(description="history mode: desc (newest first, default) or asc")] = None,
     cursor: Annotated[str | None, Query(description="history mode: an answer's older or newer")] = None,
 ) -> Response:
     """History of retained events. Without ``after``: the newest ``limit`` events.
 
-    ``entities`` / ``types`` filter as a WebSocket subscription does: a page that
-    widens its subscription fetches what it did not receive with them.
+    ``entities`` / ``types`` filter as a WebSocket subscription does, in both
+    modes: a page that widens its subscription fetches what it did not receive
+    with them. ``entity`` / ``event_type`` are their older spellings (event_filter.py).
 
-    With any of ``since``, ``until``, ``event_type``, ``q``, ``order``, ``cursor``:
-    history mode (api/history.py), paged by ``(created_at, id)`` with cursors; it
-    filters with ``entity`` (a comma list) and ``event_type``.
+    With any of ``since``, ``until``, ``q``, ``order``, ``cursor``: history mode
+    (api/history.py), paged by ``(created_at, id)`` with cursors.
 
     Streamed page by page (at most ``PAGE_CHARS`` of events in memory), so large
     rows and concurrent requests cannot exhaust the server's memory.
     """
-    history = {"since": since, "until": until, "event_type": event_type, "q": q, "order": order, "cursor": cursor}
+    known = [e.name for e in runtime.model.entities]
+    wanted = event_filter(known, entities=entities, types=types, entity=entity, event_type=event_type)
+    history = {"since": since, "until": until, "q": q, "order": order, "cursor": cursor}
     given = [name for name in HISTORY_PARAMETERS if history[name] is not None]
     if given:
         if after is not None or before is not None:
@@ -124,34 +126,18 @@ async def events(
                 status_code=422,
                 detail=f"after/before page by id; with {given[0]} page with cursor (an answer's older or newer)",
             )
-        if entities is not None or types is not None:
-            raise HTTPException(
-                status_code=422,
-                detail=f"entities/types filter id pages; with {given[0]} filter with entity and event_type",
-            )
-        return await history_page(runtime, entity=entity, limit=limit, **history)
-    if entity is not None and len(entity) > 100:
-        raise HTTPException(status_code=422, detail="entity: at most 100 characters")
+        return await history_page(runtime, wanted=wanted, limit=limit, **history)
     after_id, before_id = _event_id("after", after), _event_id("before", before)
     if before_id == 0:
         raise HTTPException(status_code=422, detail="before=0: no event id is smaller than 0")
-    if entity is not None and runtime.model.entity(entity) is None:
-        known = ", ".join(e.name for e in runtime.model.entities)
-        raise HTTPException(status_code=422, detail=f"unknown entity {entity!r} (known: {known})")
-    try:
-        wanted = parse_subscription(entities, types, [e.name for e in runtime.model.entities])
-    except BadSubscription as error:
-        raise HTTPException(status_code=422, detail=str(error)) from None
     store = runtime.store
     try:
         if after_id is not None:
             refs = await store.refs_after(
-                after_id, limit, before=before_id, entity=entity, entities=wanted.entities, types=wanted.types
+                after_id, limit, before=before_id, entities=wanted.entities, types=wanted.types
             )
         else:
-            refs = await store.refs_before(
-                before_id, limit, entity=entity, entities=wanted.entities, types=wanted.types
-            )
+            refs = await store.refs_before(before_id, limit, entities=wanted.entities, types=wanted.types)
         pages = store.read(refs)
         # The first page is read before the 200 goes out, so an outage answers 503.
         first: list[Event] = await anext(pages, [])

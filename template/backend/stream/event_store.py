@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..db.database import Database
+from ..db.database import ConsistentRead, Database
 
 PAGE_CHARS = 4 << 20
 """Events read from the database at once hold at most about this many characters
@@ -195,11 +195,26 @@ class EventStore:
         return _refs(rows)[::-1]
 
     async def refs_of(self, ids: Sequence[int]) -> list[EventRef]:
-        """Those of ``ids`` that are present, in id order."""
+        """Those of ``ids`` that are present, in id order, as of one moment however many they are.
+
+        One moment matters to the poller: its open gaps are read in lists of
+        ``_IN_LIST``, and a transaction whose ids fall in two lists, committing
+        between the two statements, would be seen by the second only: half of it
+        delivered, the rest, with lower ids, one poll later (seen in
+        test_a_slow_client_is_dropped_without_delaying_a_fast_one under load,
+        with more than 1,000 open gaps). More than one list is therefore read
+        in one snapshot; a single statement is one already.
+        """
+        if len(ids) <= _IN_LIST:
+            return await self._refs_of(self.db, ids)
+        async with self.db.consistent_read() as read:
+            return await self._refs_of(read, ids)
+
+    async def _refs_of(self, reader: Database | ConsistentRead, ids: Sequence[int]) -> list[EventRef]:
         found: list[EventRef] = []
         for start in range(0, len(ids), _IN_LIST):
             chunk = _id_list(ids[start : start + _IN_LIST])
-            rows = await self.db.fetch_all(
+            rows = await reader.fetch_all(
                 f"SELECT id, entity, event_type, {self._size} AS size FROM db_events WHERE id IN ({chunk}) ORDER BY id"
             )
             found.extend(_refs(rows))

@@ -69,8 +69,10 @@ class HistoryFilter:
     """Inclusive."""
     until: DbTime | None = None
     """Exclusive."""
-    entities: tuple[str, ...] = ()
-    event_types: tuple[str, ...] = ()
+    entities: tuple[str, ...] | None = None
+    """None: every entity; empty: none."""
+    event_types: tuple[str, ...] | None = None
+    """None: every event type; empty: none."""
     text: str | None = None
     """Contained in the payload's JSON text (matched literally)."""
 
@@ -132,10 +134,14 @@ class HistoryStore:
                 conditions.append("created_at >= :at AND (created_at > :at OR id > :at_id)")
             values["at"], values["at_id"] = position.at, position.id
         for column, wanted in (("entity", filters.entities), ("event_type", filters.event_types)):
-            if wanted:
-                names = [f":{column}{index}" for index in range(len(wanted))]
-                conditions.append(f"{column} IN ({', '.join(names)})")
-                values.update({f"{column}{index}": value for index, value in enumerate(wanted)})
+            if wanted is None:
+                continue
+            if not wanted:  # an empty list asks for nothing, as an empty subscription does
+                conditions.append("1 = 0")
+                continue
+            names = [f":{column}{index}" for index in range(len(wanted))]
+            conditions.append(f"{column} IN ({', '.join(names)})")
+            values.update({f"{column}{index}": value for index, value in enumerate(wanted)})
         if filters.text is not None:
             conditions.append(_TEXT_MATCH[self.family])
             text = filters.text.lower() if self.family == "mysql" else filters.text

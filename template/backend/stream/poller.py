@@ -218,10 +218,11 @@ class Poller:
         was surely visible to the re-query. The re-query runs after the query for
         new ids and includes the gaps that query revealed: a transaction that
         committed before a newer row of the same writer is always delivered no
-        later than that row. Events are taken in id order, which for any one
-        writer is its commit order, and only as many as fit in ``page_chars``:
-        what does not fit is read by the next poll (a present gap is then kept
-        open, never given up).
+        later than that row. The re-query sees one moment however many gaps
+        are open (EventStore.refs_of), so a transaction is never seen in part.
+        Events are taken in id order, which for any one writer is its commit
+        order, and only as many as fit in ``page_chars``: what does not fit is
+        read by the next poll (a present gap is then kept open, never given up).
         """
         started = time.perf_counter()
         store, strategy, high = self.store, self.gaps.strategy, self.cursor.high

@@ -67,12 +67,13 @@ EVERYTHING = Subscription()
 def parse_subscription(entities: str | None, types: str | None, known_entities: Collection[str]) -> Subscription:
     """The subscription of comma-separated ``entities`` and ``types`` (None: all; empty: none)."""
     return Subscription(
-        _names("entities", entities, known_entities, "entity"),
-        _names("types", types, EVENT_TYPES, "event type"),
+        parse_names("entities", entities, known_entities, "entity"),
+        parse_names("types", types, EVENT_TYPES, "event type"),
     )
 
 
-def _names(parameter: str, raw: str | None, known: Collection[str], what: str) -> frozenset[str] | None:
+def parse_names(parameter: str, raw: str | None, known: Collection[str], what: str) -> frozenset[str] | None:
+    """The names of the comma list ``raw`` given as ``parameter`` (None: not given, all; empty: none)."""
     if raw is None:
         return None
     if len(raw) > MAX_PARAMETER_CHARS:

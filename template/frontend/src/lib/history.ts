@@ -62,8 +62,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 function filterParams(range: TimeRange, filter: HistoryFilter): URLSearchParams {
   const params = new URLSearchParams({ since: iso(range.since), until: iso(range.until) });
-  if (filter.entities !== null) params.set("entity", filter.entities.join(","));
-  if (filter.eventTypes !== null) params.set("event_type", filter.eventTypes.join(","));
+  if (filter.entities !== null) params.set("entities", filter.entities.join(","));
+  if (filter.eventTypes !== null) params.set("types", filter.eventTypes.join(","));
   return params;
 }
 

@@ -84,8 +84,8 @@ describe("the history endpoints' URLs and answers", () => {
     expect(Object.fromEntries(first.searchParams)).toEqual({
       since: "2026-11-27T10:00:00.000Z",
       until: "2026-11-27T10:15:00.000Z",
-      entity: "Order,Customer",
-      event_type: "insert",
+      entities: "Order,Customer",
+      types: "insert",
       q: "50%",
       limit: "500",
       order: "desc",
