@@ -48,7 +48,7 @@ export function useCurrentRows(
     let rows: CurrentRows | null = null;
     // Events that arrive while the snapshot loads: applied (those it does not reflect) once it is here.
     let buffered: DbEvent[] = [];
-    // Events of this frame not yet applied (see applyArrived).
+    // Events of this flush not yet applied (see applyArrived).
     let arrived: DbEvent[] = [];
     let retry: ReturnType<typeof setTimeout> | undefined;
 
@@ -77,8 +77,8 @@ export function useCurrentRows(
     };
     // Watching starts before the snapshot is asked for: every event it does not reflect
     // commits after it was read, so reaches the page after this point.
-    // A frame may bring several batches (a busy machine draws less often): they are applied
-    // together once the frame's batches are in, one pass over the rows held, not one per batch.
+    // A flush may bring several batches (a busy page runs its timers late): they are applied
+    // together once the flush is done, one pass over the rows held, not one per batch.
     const applyArrived = () => {
       const own = arrived;
       arrived = [];
