@@ -1,4 +1,5 @@
 import { memo, useContext, useMemo, useState } from "react";
+import type { Pace } from "../hooks/usePaced";
 import { TimeZoneContext } from "../hooks/useTimeZone";
 import { useCurrentRows } from "../hooks/useCurrentRows";
 import type { Api } from "../lib/api";
@@ -60,10 +61,12 @@ export interface CurrentRowsTableProps {
   readonly watchEvents: (watcher: EventWatcher) => () => void;
   /** Lower-cased search text: only rows whose display fields contain it are shown. */
   readonly search: string;
+  /** Changes drawn at most once per period (components/RowTable.tsx). */
+  readonly pace?: Pace;
 }
 
 /** The entity's table as it is now: newest rows by key, changed in place as events arrive. */
-export function CurrentRowsTable({ api, entity, watchEvents, search }: CurrentRowsTableProps) {
+export function CurrentRowsTable({ api, entity, watchEvents, search, pace }: CurrentRowsTableProps) {
   const view = useCurrentRows(api, entity, watchEvents);
   const zone = useContext(TimeZoneContext);
   const [detail, setDetail] = useState<CurrentRow | null>(null);
@@ -102,6 +105,7 @@ export function CurrentRowsTable({ api, entity, watchEvents, search }: CurrentRo
       empty={view.state === "ready" ? "No rows" : "Loading the current rows…"}
       onOpen={setDetail}
       follow={false}
+      pace={pace}
     >
       {detail === null ? null : <RowDetail entity={entity} row={detail.data} onClose={() => setDetail(null)} />}
     </RowTable>

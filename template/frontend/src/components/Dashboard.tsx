@@ -1,7 +1,8 @@
-import { useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import { useAlerts } from "../hooks/useAlerts";
 import { useDebounced } from "../hooks/useDebounced";
 import { useHistory } from "../hooks/useHistory";
+import { type Pace, usePaced } from "../hooks/usePaced";
 import { usePersistentState } from "../hooks/usePersistentState";
 import { usePlayback } from "../hooks/usePlayback";
 import { useRangeExport } from "../hooks/useRangeExport";
@@ -29,6 +30,16 @@ import { TimeZoneToggle } from "./TimeZoneToggle";
 import { EVENT_TYPES, Toolbar, type View } from "./Toolbar";
 
 const NO_COLUMNS: ColumnConfig[] = [];
+/**
+ * How often the live views draw what arrived (hooks/usePaced.ts): a table at most 4 times
+ * a second, each in its own phase; the statistics once a second. At 1,000 events/s a
+ * table's rows in view are all new at every batch, so its cost is per render, not per event.
+ */
+const TABLE_PERIOD_MS = 250;
+const STATS_PACE: Pace = { periodMs: 1000, slot: 1, slots: 32 };
+const tablePace = (index: number, count: number): Pace => ({ periodMs: TABLE_PERIOD_MS, slot: index, slots: Math.max(1, count) });
+/** Re-rendered only when its paced data (or the server's counts) change. */
+const PacedStatsCards = memo(StatsCards);
 /** The server's limit on the text filter. */
 const MAX_QUERY = 200;
 
@@ -98,14 +109,15 @@ function DashboardView({
   const lastEventAt = shown.lastEventAt ?? shown.stream[0]?.timestamp ?? null;
 
   const filtered = useMemo(() => {
-    const byEntity = new Map<string, DbEvent[]>();
+    // Unfiltered, a table gets the buffer itself: no copy of up to max_records events per batch.
+    const byEntity = new Map<string, readonly DbEvent[]>();
     const typeShown = (event: DbEvent) => !hiddenTypes.includes(event.event_type);
     for (const entity of entities) {
       const rows = shown.byEntity[entity.name] ?? [];
       const filtering = search || hiddenTypes.length > 0;
       byEntity.set(
         entity.name,
-        filtering ? rows.filter((event) => typeShown(event) && (!search || matchesSearch(event, entity, search))) : [...rows],
+        filtering ? rows.filter((event) => typeShown(event) && (!search || matchesSearch(event, entity, search))) : rows,
       );
     }
     const visibleNames = new Set(visible.map((entity) => entity.name));
@@ -135,6 +147,10 @@ function DashboardView({
     return { byEntity, stream };
   }, [historyPage, entities, visible, hiddenTypes]);
   const inHistory = mode === "history";
+  // History pages change when asked for: drawn at once. Live and Playback stream: paced.
+  const paced = !inHistory;
+  const statsData = usePaced(data, STATS_PACE);
+  const streamFields = useMemo(() => [...new Set(visible.flatMap((entity) => entity.displayFields))], [visible]);
   const tables = inHistory ? paged : filtered;
   const emptyText = !inHistory
     ? undefined
@@ -197,7 +213,7 @@ function DashboardView({
         </span>
       </header>
 
-      {features.statistics && mode === "live" ? <StatsCards entities={visible} data={data} server={server} /> : null}
+      {features.statistics && mode === "live" ? <PacedStatsCards entities={visible} data={statsData} server={server} /> : null}
 
       {mode === "history" ? (
         <HistoryBar
@@ -243,7 +259,7 @@ function DashboardView({
 
       <main className={view === "tables" ? "grid grid-cols-1 gap-4 xl:grid-cols-2" : "flex flex-col"}>
         {view === "tables" ? (
-          visible.map((entity) => (
+          visible.map((entity, index) => (
             <div key={entity.name} className="flex min-w-0 flex-col">
               {mode === "live" ? (
                 <EntityViewSwitch
@@ -255,7 +271,13 @@ function DashboardView({
                 />
               ) : null}
               {mode === "live" && rowViews.includes(entity.name) ? (
-                <CurrentRowsTable api={api} entity={entity} watchEvents={realtime.watchEvents} search={search} />
+                <CurrentRowsTable
+                  api={api}
+                  entity={entity}
+                  watchEvents={realtime.watchEvents}
+                  search={search}
+                  pace={tablePace(index, visible.length)}
+                />
               ) : (
                 <EventTable
                   testId={`table-${entity.name}`}
@@ -272,6 +294,7 @@ function DashboardView({
                   columns={displayColumns(entity)}
                   autoScroll={features.autoScroll}
                   exportCsv={features.exportCsv}
+                  pace={paced ? tablePace(index, visible.length) : undefined}
                 />
               )}
             </div>
@@ -286,14 +309,15 @@ function DashboardView({
             emptyText={emptyText}
             onExportCsv={
               inHistory
-                ? () => exportRange("All changes", null, [...new Set(visible.flatMap((entity) => entity.displayFields))])
+                ? () => exportRange("All changes", null, streamFields)
                 : undefined
             }
             columns={NO_COLUMNS}
-            csvFields={[...new Set(visible.flatMap((entity) => entity.displayFields))]}
+            csvFields={streamFields}
             entities={entityByName}
             autoScroll={features.autoScroll}
             exportCsv={features.exportCsv}
+            pace={paced ? tablePace(0, 1) : undefined}
           />
         )}
       </main>

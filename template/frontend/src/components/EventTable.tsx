@@ -1,4 +1,5 @@
 import { memo, useContext, useState } from "react";
+import type { Pace } from "../hooks/usePaced";
 import { TimeZoneContext } from "../hooks/useTimeZone";
 import { displayColumns } from "../lib/columns";
 import { downloadCsv, toCsv } from "../lib/csv";
@@ -32,6 +33,8 @@ export interface EventTableProps {
   readonly emptyText?: string;
   /** Replaces the export of the rows held (History mode exports its whole range). */
   readonly onExportCsv?: () => void;
+  /** New rows drawn at most once per period (components/RowTable.tsx). */
+  readonly pace?: Pace;
 }
 
 /** "12 events buffered (of 500)", or with a filter on "3 shown · 12 events buffered (of 500)". */
@@ -100,6 +103,7 @@ export function EventTable(props: EventTableProps) {
       empty={props.emptyText ?? "Waiting for changes…"}
       onOpen={interactive ? setDetail : undefined}
       follow={autoScroll}
+      pace={props.pace}
     >
       {detail && detailEntity ? (
         <RowDetail entity={detailEntity} row={detail.data} event={detail} onClose={() => setDetail(null)} />

@@ -20,6 +20,7 @@ import {
   useRef,
   useState,
 } from "react";
+import { type Pace, usePaced } from "../hooks/usePaced";
 
 /** The scroller's height (Tailwind max-h-96) and the rows drawn beyond it on each side. */
 const VIEWPORT_PX = 384;
@@ -63,7 +64,16 @@ export interface RowTableProps<T> {
   readonly follow: boolean;
   /** Anything else the section holds (the row detail dialog). */
   readonly children?: ReactNode;
+  /** Draw new rows at most once per period, in this table's slot (hooks/usePaced.ts); every change at once without it. */
+  readonly pace?: Pace;
 }
+
+interface Drawn<T> {
+  readonly rows: readonly T[];
+  readonly count: string;
+}
+
+const sameDrawn = <T,>(a: Drawn<T>, b: Drawn<T>) => a.rows === b.rows && a.count === b.count;
 
 /** A click on a control inside a cell is that control's, not the row's. */
 function onControl(target: EventTarget): boolean {
@@ -83,7 +93,9 @@ function drawnRow(body: HTMLElement | null, key: string): HTMLElement | null {
 }
 
 export function RowTable<T>(props: RowTableProps<T>) {
-  const { rows, rowKey, onOpen, headers } = props;
+  const { rowKey, onOpen, headers, pace } = props;
+  // The rows and their count as of this table's last tick: everything below works on what is drawn.
+  const { rows, count } = usePaced<Drawn<T>>({ rows: props.rows, count: props.count }, pace, sameDrawn);
   const scroller = useRef<HTMLDivElement>(null);
   const body = useRef<HTMLTableSectionElement>(null);
   // The scroll offset as the last scroll event left it: read there, never after rows
@@ -182,7 +194,7 @@ export function RowTable<T>(props: RowTableProps<T>) {
         {props.color ? <span aria-hidden="true" className="h-3 w-3 rounded-full" style={{ backgroundColor: props.color }} /> : null}
         <h2 className="text-sm font-semibold">{props.title}</h2>
         <span className="text-xs text-slate-600 dark:text-slate-300" data-testid={`${props.testId}-count`} title={props.countTitle}>
-          {props.count}
+          {count}
         </span>
         {props.actions}
       </header>
@@ -199,8 +211,10 @@ export function RowTable<T>(props: RowTableProps<T>) {
       <div
         ref={scroller}
         onScroll={onScroll}
-        className="max-h-96 overflow-auto"
-        style={{ overflowAnchor: "none" }}
+        className="h-96 overflow-auto"
+        // One fixed height and strict containment: rows going in and out are laid out and painted
+        // within the scroller, never the page around it (h-96 is VIEWPORT_PX).
+        style={{ overflowAnchor: "none", contain: "strict" }}
         // Without interactive rows, the scroller itself takes the focus, so keyboard users can scroll it.
         {...(onOpen ? {} : { tabIndex: 0, role: "region", "aria-label": `${props.title}, scrollable` })}
       >

@@ -4,11 +4,13 @@
  * point (`?after=`), so nothing is lost across reconnects and backend restarts.
  *
  * Events are de-duplicated by id (a backend killed and restarted may send again
- * what this client already has), queued, and applied once per animation frame
- * (not per message): at thousands of events per second a view renders at most
- * once a frame. Memory is bounded: the store keeps `maxRecords` per entity, the
- * queue between frames is applied early when it grows (a hidden tab gets no
- * frames), and while paused at most `maxPending` events are held; past that the
+ * what this client already has), queued, and applied together about a frame
+ * later (not per message). A timer, not requestAnimationFrame: asking for a
+ * frame makes the browser run one (style, layout, paint) even when the batch
+ * changes nothing drawn, and the heavy views draw at their own pace
+ * (hooks/usePaced.ts). Memory is bounded: the store keeps `maxRecords` per entity, the
+ * queue is applied early when it grows (a hidden tab's timers are slowed down),
+ * and while paused at most `maxPending` events are held; past that the
  * client stops holding them and, on resume, asks the server for them again.
  *
  * Subscriptions: the page asks only for the entities and event types it shows
@@ -75,7 +77,7 @@ export interface RealtimeClientOptions {
   /** Opens the socket; the browser's WebSocket unless a test runs outside a browser. */
   readonly openSocket?: (url: string) => WebSocket;
   readonly fetch?: typeof fetch;
-  /** Runs `callback` before the next paint; requestAnimationFrame in a browser. */
+  /** Runs `callback` once the messages of about a frame are in (a 16 ms timer by default). */
   readonly scheduleFrame?: (callback: () => void) => void;
   /** The browser's online/offline state; null outside a browser. */
   readonly connectivity?: Connectivity | null;
@@ -92,7 +94,7 @@ export interface EventWatcher {
 }
 
 export const DEFAULT_MAX_PENDING = 10_000;
-/** Queued events past which they are applied without waiting for a frame. */
+/** Queued events past which they are applied without waiting for the timer. */
 export const MAX_QUEUED = 5_000;
 const CLOSING = 2; // WebSocket.CLOSING, without needing the global outside a browser
 const CLOCK_MS = 1000; // rates and "last event" age move on when idle
@@ -113,9 +115,9 @@ function addUnsent(total: UnsentCounts | undefined, more: UnsentCounts): UnsentC
   return sum;
 }
 
+const FLUSH_MS = 16;
 const defaultScheduleFrame = (callback: () => void): void => {
-  if (typeof requestAnimationFrame === "function") requestAnimationFrame(() => callback());
-  else setTimeout(callback, 16);
+  setTimeout(callback, FLUSH_MS);
 };
 
 const defaultOpenSocket = (url: string): WebSocket => new WebSocket(url);

@@ -101,10 +101,10 @@ export function applyEvents(
   const byEntity = byName<readonly DbEvent[]>(data.byEntity);
   for (const [name, list] of fresh) {
     const cap = caps.get(name) ?? 0;
-    byEntity[name] = newestFirst(list.reverse(), data.byEntity[name] ?? [], source).slice(0, cap);
+    byEntity[name] = newestFirst(list.reverse(), data.byEntity[name] ?? [], source, cap);
   }
   const known = events.filter((event) => caps.has(event.entity));
-  const stream = newestFirst([...known].reverse(), data.stream, source).slice(0, STREAM_CAP);
+  const stream = newestFirst([...known].reverse(), data.stream, source, STREAM_CAP);
   return {
     byEntity,
     stream,
@@ -121,8 +121,17 @@ export function applyEvents(
  * at startup that is below the live rows (it is older), and a backfill after
  * the page widened its subscription lands between the rows it missed.
  */
-function newestFirst(batch: readonly DbEvent[], shown: readonly DbEvent[], source: BatchSource): DbEvent[] {
-  if (source === "live") return [...batch, ...shown];
+function newestFirst(batch: readonly DbEvent[], shown: readonly DbEvent[], source: BatchSource, cap: number): DbEvent[] {
+  if (source === "live") {
+    // One array of at most `cap`, filled once: with 10,000 events held per entity, copying
+    // the buffer twice per batch (spread, then slice) was most of the page's garbage.
+    const size = Math.min(cap, batch.length + shown.length);
+    const merged = new Array<DbEvent>(size);
+    for (let index = 0; index < size; index += 1) {
+      merged[index] = (index < batch.length ? batch[index] : shown[index - batch.length]) as DbEvent;
+    }
+    return merged;
+  }
   const older = [...batch].sort((a, b) => b.id - a.id);
   const merged: DbEvent[] = [];
   let index = 0;
@@ -133,7 +142,7 @@ function newestFirst(batch: readonly DbEvent[], shown: readonly DbEvent[], sourc
     }
     merged.push(event);
   }
-  return index < older.length ? merged.concat(older.slice(index)) : merged;
+  return (index < older.length ? merged.concat(older.slice(index)) : merged).slice(0, cap);
 }
 
 /**
