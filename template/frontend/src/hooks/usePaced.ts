@@ -7,6 +7,10 @@
  * Each paced part has a `slot` (its phase in the period): the four tables do not
  * tick together, so each frame lays out and paints one of them, not all four in
  * one long task that a shared CPU stretches past 100 ms.
+ *
+ * A change after a quiet period (nothing drawn for a whole period) is drawn at
+ * once: pacing bounds the renders per second of a busy part, it must not delay
+ * the one row of a quiet table (the plan's "within 100 ms of the insert").
  */
 
 import { useEffect, useRef, useState } from "react";
@@ -26,8 +30,9 @@ export interface Pace {
 
 /**
  * `value` as of this slot's last tick; a new value shows at the next tick (at most
- * `periodMs` later). `same` tells values that need no render apart (default Object.is).
- * Without a pace every value passes through at once.
+ * `periodMs` later), or at once when nothing was drawn for a period. `same` tells
+ * values that need no render apart (default Object.is). Without a pace every value
+ * passes through at once.
  */
 export function usePaced<T>(value: T, pace: Pace | undefined, same: (a: T, b: T) => boolean = Object.is): T {
   const { periodMs = 0, slot = 0, slots = 1 } = pace ?? {};
@@ -35,17 +40,20 @@ export function usePaced<T>(value: T, pace: Pace | undefined, same: (a: T, b: T)
   const latest = useRef(value);
   latest.current = value;
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const drawnAt = useRef(Number.NEGATIVE_INFINITY);
   const pending = periodMs > 0 && !same(value, shown);
 
   useEffect(() => {
     if (!pending || timer.current !== undefined) return;
     const now = performance.now();
+    const quiet = now - drawnAt.current >= periodMs;
     timer.current = setTimeout(
       () => {
         timer.current = undefined;
+        drawnAt.current = performance.now();
         setShown(() => latest.current);
       },
-      nextTick(now, periodMs, slot, slots) - now,
+      quiet ? 0 : nextTick(now, periodMs, slot, slots) - now,
     );
   });
   // Unpaced (History, a test): what is drawn is the value itself, and a later pace starts from it.

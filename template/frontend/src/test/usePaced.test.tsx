@@ -38,6 +38,27 @@ describe("usePaced", () => {
     expect(timers.mock.calls.length).toBeLessThanOrEqual(drawn.size + 1);
   });
 
+  it("draws a change after a quiet period at once, and the next within the period at its tick", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const pace: Pace = { periodMs: 250, slot: 0, slots: 1 };
+    const seen: number[] = [];
+    const { rerender, container } = render(<Probe value={0} pace={pace} seen={seen} />);
+    act(() => vi.advanceTimersByTime(1000));
+    rerender(<Probe value={1} pace={pace} seen={seen} />);
+    act(() => vi.advanceTimersByTime(0));
+    expect(container.textContent).toBe("1"); // quiet before: no wait for the tick
+    act(() => vi.advanceTimersByTime(20));
+    rerender(<Probe value={2} pace={pace} seen={seen} />);
+    act(() => vi.advanceTimersByTime(100));
+    expect(container.textContent).toBe("1"); // busy: waits for the slot's tick (t = 1250)
+    act(() => vi.advanceTimersByTime(150));
+    expect(container.textContent).toBe("2");
+    act(() => vi.advanceTimersByTime(1000));
+    rerender(<Probe value={3} pace={pace} seen={seen} />);
+    act(() => vi.advanceTimersByTime(0));
+    expect(container.textContent).toBe("3"); // quiet again
+  });
+
   it("passes every value through without a pace", () => {
     const seen: number[] = [];
     const { rerender, container } = render(<Probe value={1} seen={seen} />);
