@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import servers
+from tests.support import servers, shared
 from tests.support.databases import DIALECTS, TestDatabase, temporary_database
 from tests.support.frontend import install_and_build
 from tests.support.paths import LOOSE_TYPES, SHOWCASE, TEMPLATE_BACKEND_PARENT, TPCH
@@ -28,9 +29,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     servers.stop_all()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder all processes of this run share (under xdist, the workers' common parent)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    shared.set_folder(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return snapshot_template(tmp_path_factory.mktemp("template") / "dashboard-template")
+def template_repo(shared_folder: Path) -> Path:
+    """One snapshot per run, so that every worker's Copier outputs have the same source (and are shared)."""
+    return shared.made_once("template", "snapshot", lambda folder: snapshot_template(folder / "dashboard-template")) / (
+        "dashboard-template"
+    )
 
 
 @pytest.fixture(scope="session")
