@@ -24,6 +24,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"database server: {server.describe()}, deleted at exit")
 
 
+# Under `pytest -n 2 --dist loadgroup` (make test) each test file runs whole in one worker, so its
+# module fixtures (projects, servers, migrated databases) are made once. Files that watch
+# server-wide state another file changes share a worker: the generated project's own test run
+# creates and drops `dashboard_test_*` databases, which test_generated_project_tests.py counts.
+SAME_WORKER = {"test_workflows.py": "test_generated_project_tests.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(SAME_WORKER.get(item.path.name, item.path.name)))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop and delete the throwaway database servers; pytest calls this after Ctrl-C too."""
     servers.stop_all()
