@@ -29,6 +29,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 # server-wide state another file changes share a worker: the generated project's own test run
 # creates and drops `dashboard_test_*` databases, which test_generated_project_tests.py counts.
 SAME_WORKER = {"test_workflows.py": "test_generated_project_tests.py"}
+# Long files without module fixtures (each test makes its own project): spread test by test, so
+# that one of them does not end the run alone in one worker.
+SPREAD = {"test_copier_update.py"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
@@ -36,7 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
+        if item.get_closest_marker("xdist_group") is None and item.path.name not in SPREAD:
             item.add_marker(pytest.mark.xdist_group(SAME_WORKER.get(item.path.name, item.path.name)))
 
 
