@@ -18,8 +18,10 @@ setup: $(VENV)/.installed
 demo: setup
 	$(PY) scripts/live_demo.py --port $(PORT)
 
+# Two workers (pytest-xdist): most tests wait on servers, browsers and polls rather than compute.
+# Each test file runs whole in one worker (tests/conftest.py groups them), so its module fixtures are made once.
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: setup
 	$(PY) -m ruff check .

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import servers
+from tests.support import servers, shared
 from tests.support.databases import DIALECTS, TestDatabase, temporary_database
 from tests.support.frontend import install_and_build
 from tests.support.paths import LOOSE_TYPES, SHOWCASE, TEMPLATE_BACKEND_PARENT, TPCH
@@ -23,14 +24,45 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"database server: {server.describe()}, deleted at exit")
 
 
+# Under `pytest -n 2 --dist loadgroup` (make test) each test file runs whole in one worker, so its
+# module fixtures (projects, servers, migrated databases) are made once. Files that watch
+# server-wide state another file changes share a worker: the generated project's own test run
+# creates and drops `dashboard_test_*` databases, which test_generated_project_tests.py counts.
+SAME_WORKER = {"test_workflows.py": "test_generated_project_tests.py"}
+# Long files without module fixtures (each test makes its own project): spread test by test, so
+# that one of them does not end the run alone in one worker.
+SPREAD = {"test_copier_update.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and item.path.name not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(SAME_WORKER.get(item.path.name, item.path.name)))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop and delete the throwaway database servers; pytest calls this after Ctrl-C too."""
     servers.stop_all()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder all processes of this run share (under xdist, the workers' common parent)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    shared.set_folder(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return snapshot_template(tmp_path_factory.mktemp("template") / "dashboard-template")
+def template_repo(shared_folder: Path) -> Path:
+    """One snapshot per run, so that every worker's Copier outputs have the same source (and are shared)."""
+    return shared.made_once("template", "snapshot", lambda folder: snapshot_template(folder / "dashboard-template")) / (
+        "dashboard-template"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+
+from . import shared
 
 Item = TypeVar("Item", bound=Hashable)
 
@@ -47,11 +50,9 @@ def node_tool(frontend: Path, script: str, *args: str, timeout: float = 300) -> 
     )
 
 
-# node_modules installed by `npm ci` in this test session, by the hash of the lock file that
-# produced them. Every generated project has the same package.json and lock file, so one `npm ci`
-# per session is enough: the others get a hard-linked copy (a fraction of a second, against
-# 15-30 s for each `npm ci` on this machine).
-_installed: dict[str, Path] = {}
+# Every generated project has the same package.json and lock file, so one `npm ci` per run is
+# enough (15-30 s each on this machine): it is kept in the run's shared folder, by the hash of the
+# lock file, and every project, in any xdist worker, gets a hard-linked copy (a fraction of a second).
 
 
 def _lock_hash(frontend: Path) -> str:
@@ -61,26 +62,54 @@ def _lock_hash(frontend: Path) -> str:
     return digest.hexdigest()
 
 
+def _linked_copy(source: Path, target: Path) -> None:
+    """Hard links: new directories, shared files (tools write new files, never into these)."""
+    copied = subprocess.run(["cp", "-al", str(source), str(target)], capture_output=True, text=True, check=False)
+    assert copied.returncode == 0, copied.stderr
+
+
 def install(frontend: Path) -> None:
-    """``npm ci`` once per lock file and session; later projects share its node_modules."""
-    key = _lock_hash(frontend)
-    source = _installed.get(key)
-    if source is not None and source.is_dir() and not (frontend / "node_modules").exists():
-        # Hard links: new directories, shared files (tools write new files, never into these).
-        copied = subprocess.run(
-            ["cp", "-al", str(source), str(frontend / "node_modules")], capture_output=True, text=True, check=False
-        )
-        if copied.returncode == 0:
-            return
-    result = npm(frontend, "ci", "--no-audit", "--no-fund")
-    assert result.returncode == 0, result.stdout + result.stderr
-    _installed[key] = frontend / "node_modules"
+    """``npm ci`` once per lock file and run; every project shares its node_modules."""
+    if (frontend / "node_modules").exists():
+        return
+
+    def npm_ci(folder: Path) -> None:
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy2(frontend / name, folder / name)
+        result = npm(folder, "ci", "--no-audit", "--no-fund")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    kept = shared.made_once("node_modules", _lock_hash(frontend), npm_ci)
+    _linked_copy(kept / "node_modules", frontend / "node_modules")
+
+
+def _sources_hash(frontend: Path) -> str:
+    """What a build reads: every file of the frontend but its dependencies (by lock file) and its output."""
+    digest = hashlib.sha256(_lock_hash(frontend).encode())
+    for root, directories, names in os.walk(frontend):
+        directories[:] = sorted(name for name in directories if name not in ("node_modules", "dist"))
+        for name in sorted(names):
+            path = Path(root) / name
+            digest.update(f"\0{path.relative_to(frontend)}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def build(frontend: Path) -> None:
+    """``vite build``, once per run for identical sources: other projects get a copy of its ``dist``."""
+
+    def vite_build(folder: Path) -> None:
+        result = node_tool(frontend, "vite/bin/vite.js", "build")
+        assert result.returncode == 0, result.stdout + result.stderr
+        shutil.copytree(frontend / "dist", folder / "dist")
+
+    kept = shared.made_once("dist", _sources_hash(frontend), vite_build)
+    if not (frontend / "dist").exists():
+        shutil.copytree(kept / "dist", frontend / "dist")
 
 
 def install_and_build(frontend: Path) -> None:
     install(frontend)
-    result = node_tool(frontend, "vite/bin/vite.js", "build")
-    assert result.returncode == 0, result.stdout + result.stderr
+    build(frontend)
 
 
 @contextmanager
