@@ -48,9 +48,11 @@ async def test_resume_after_a_disconnect_has_no_gap_and_no_duplicate(
     tpch_project: Path, stream_db: TestDatabase
 ) -> None:
     with BackendServer(tpch_project, stream_db.url) as server:
+        # Connected before the first write: a client that does not resume starts at the head, so
+        # what was published before its hello is not its to get (the writers' first rows, under load).
+        first = await StreamClient(server.ws).start()
         pool = WriterPool(stream_db).start()
         try:
-            first = await StreamClient(server.ws).start()
             await asyncio.sleep(1.5)
             await first.stop()
             resume_from = first.resume_after
@@ -99,9 +101,9 @@ async def test_a_slow_client_is_dropped_without_delaying_a_fast_one(
 async def test_backend_restart_loses_nothing(tpch_project: Path, stream_db: TestDatabase) -> None:
     server = BackendServer(tpch_project, stream_db.url).start()
     try:
+        before = await StreamClient(server.ws).start()  # before the first write, as in the resume test
         pool = WriterPool(stream_db).start()
         try:
-            before = await StreamClient(server.ws).start()
             await asyncio.sleep(1.0)
             server.stop()
             await before.wait_closed()
