@@ -32,6 +32,7 @@ import re
 import sys
 import tempfile
 import time
+import zlib
 from array import array
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -83,7 +84,9 @@ class Parsed:
     once for all), so parsing each client's copy again would make the harness,
     not the backend, the bottleneck at 1,000 clients. A message is looked up by
     its length and ends, then compared whole with the one parsed: a hit is the
-    same bytes, never a guess.
+    same bytes, never a guess. A compressed message (``?compression=deflate``:
+    a binary frame, where every text frame is a JSON object starting with ``{``)
+    is decompressed once, on a miss, like the parse.
     """
 
     def __init__(self, capacity: int):
@@ -96,7 +99,8 @@ class Parsed:
         if found is not None and found[0] == data:
             return found[1]
         indices = array("q")
-        for writer, sequence in KEY.findall(data):
+        text = data if data[:1] == b"{" else zlib.decompress(data)
+        for writer, sequence in KEY.findall(text):
             index = int(sequence) * WRITERS + int(writer)
             if index < self.capacity:
                 indices.append(index)
@@ -201,6 +205,8 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     replicas: list[ReplicaFigures] = field(default_factory=list)
     nginx_cpu_cores: float = 0.0
+    compression: bool = True
+    """Clients asked for compressed events messages (``?compression=deflate``)."""
 
 
 def _tree_cpu_seconds(pid: int) -> float:
@@ -227,7 +233,7 @@ def _counters(replica: BackendServer) -> tuple[float, float, float, int]:
 
 
 async def run(project: Path, workdir: Path, args: argparse.Namespace) -> Result:
-    result = Result(args.clients, args.processes, args.rate, args.poll_ms, args.seconds)
+    result = Result(args.clients, args.processes, args.rate, args.poll_ms, args.seconds, compression=args.compression)
     capacity = int(args.rate * args.seconds * 2) + 1000
     context = multiprocessing.get_context("spawn")
     with temporary_database("postgresql", workdir) as db:
@@ -251,7 +257,7 @@ async def run(project: Path, workdir: Path, args: argparse.Namespace) -> Result:
                     nginx,
                 ),
             ):
-                url = origin.replace("http://", "ws://") + "/ws"
+                url = origin.replace("http://", "ws://") + "/ws" + ("?compression=deflate" if args.compression else "")
                 shares = [args.clients // args.processes + (i < args.clients % args.processes)
                           for i in range(args.processes)]  # fmt: skip
                 pipes: list[Connection] = []
@@ -330,10 +336,11 @@ def render(result: Result) -> str:
         "then up to 30 s to drain. Latency: from the insert's COMMIT returning to a client receiving it, "
         f"over {SAMPLED_PER_PROCESS} clients of each harness process.",
         "",
-        "| Clients (connected) | Replicas | Harness processes | Inserts/s (achieved) | Poll ms "
+        "| Clients (connected) | Compressed | Replicas | Harness processes | Inserts/s (achieved) | Poll ms "
         "| Delivered (worst client) | Duplicates | p50 ms | p99 ms | nginx CPU (cores) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        f"| {r.clients} ({r.connected}) | {len(r.replicas)} | {r.processes} | {r.rate} ({r.achieved_rate:.0f}) "
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| {r.clients} ({r.connected}) | {'yes' if r.compression else 'no'} | {len(r.replicas)} | {r.processes} "
+        f"| {r.rate} ({r.achieved_rate:.0f}) "
         f"| {r.poll_ms} | {r.delivered_fraction:.2%} | {r.duplicates} | {_percentile(r.latencies_ms, 0.5):.0f} "
         f"| {_percentile(r.latencies_ms, 0.99):.0f} | {r.nginx_cpu_cores:.2f} |",
         "",
@@ -355,6 +362,12 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--processes", type=int, default=4, help="client harness processes")
     parser.add_argument("--poll-ms", type=int, default=100)
+    parser.add_argument(
+        "--no-compression",
+        dest="compression",
+        action="store_false",
+        help="clients take text frames only (by default they ask for compressed events messages)",
+    )
     parser.add_argument("--section", default="replica-bench", help="the marked section of docs/benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()

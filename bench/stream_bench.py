@@ -46,6 +46,7 @@ import math
 import multiprocessing
 import os
 import platform
+import random
 import re
 import statistics
 import sys
@@ -146,8 +147,9 @@ class Writers:
         per_thread = self.rate / self.threads
         interval = self.batch / per_thread
         db = self.db
-        values = ", ".join([f"({db.placeholder}, 'C-1', 'O', 10.5, '2024-01-01')"] * self.batch)
-        sql = f"INSERT INTO orders (order_key, customer_key, order_status, total_price, order_date) VALUES {values}"
+        rows = tpch_orders(number)
+        values = ", ".join(["(" + ", ".join([db.placeholder] * (1 + len(rows[0]))) + ")"] * self.batch)
+        sql = f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}) VALUES {values}"
         sequence = 0
         with db.connect() as conn:
             if db.dialect == "sqlite":
@@ -156,8 +158,9 @@ class Writers:
             next_at = time.perf_counter()
             while not self._stop.is_set():
                 keys = [f"b{number}-{sequence + i}" for i in range(self.batch)]
+                parameters = [value for i, key in enumerate(keys) for value in (key, *rows[(sequence + i) % len(rows)])]
                 sequence += self.batch
-                cursor.execute(sql, tuple(keys))  # autocommit: one transaction per statement
+                cursor.execute(sql, tuple(parameters))  # autocommit: one transaction per statement
                 done = time.time()
                 for key in keys:
                     self.committed_at[key] = done
@@ -165,6 +168,54 @@ class Writers:
                 delay = next_at - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
+
+
+ORDER_COLUMNS = ("order_key", "customer_key", "order_status", "total_price", "order_date", "order_priority",
+                 "clerk", "ship_priority", "comment")  # fmt: skip
+_COMMENT_WORDS = [
+    "furiously",
+    "final",
+    "ideas",
+    "sleep",
+    "carefully",
+    "among",
+    "the",
+    "blithely",
+    "regular",
+    "deposits",
+    "pending",
+    "requests",
+    "haggle",
+    "quickly",
+    "express",
+    "packages",
+    "against",
+    "ironic",
+    "accounts",
+    "boost",
+    "slyly",
+    "unusual",
+    "theodolites",
+]
+
+
+def tpch_orders(seed: int, count: int = 1000) -> list[tuple[object, ...]]:
+    """``count`` orders (all but the key) varied as TPC-H's generator varies them, so that what the
+    backend sends, and how well it compresses, is what a real load gives, not one row repeated."""
+    generate = random.Random(seed)  # noqa: S311 - test data, reproducible by seed
+    return [
+        (
+            f"Customer#{generate.randint(1, 150_000):09d}",
+            generate.choice("OFP"),
+            round(generate.uniform(850, 560_000), 2),
+            f"199{generate.randint(2, 8)}-{generate.randint(1, 12):02d}-{generate.randint(1, 28):02d}",
+            generate.choice(("1-URGENT", "2-HIGH", "3-MEDIUM", "4-NOT SPECIFIED", "5-LOW")),
+            f"Clerk#{generate.randint(1, 1000):09d}",
+            0,
+            " ".join(generate.choices(_COMMENT_WORDS, k=generate.randint(3, 12))),
+        )
+        for _ in range(count)
+    ]
 
 
 def our_keys(message: str) -> list[str]:
@@ -434,15 +485,19 @@ class ManyClients:
     """Per harness process: seconds it waited for a CPU per wall second of inserts."""
     batches_per_s: float = 0.0
     """Batches the backend published per second of inserts: each is one WebSocket message to every client."""
+    compression: bool = True
+    """The clients asked for compressed events messages (``?compression=deflate``)."""
+    sent_mb_per_s: float = 0.0
+    """Megabytes of messages the backend queued to its clients per second of inserts (/metrics)."""
 
 
 async def run_many_clients(
-    project: Path, workdir: Path, seconds: float, clients: int, processes: int, rate: int
+    project: Path, workdir: Path, seconds: float, clients: int, processes: int, rate: int, compression: bool = True
 ) -> ManyClients:
     """``clients`` WebSocket clients over ``processes`` harness processes (replica_bench's), one backend."""
     from bench import replica_bench  # here: replica_bench imports this module
 
-    result = ManyClients(clients, processes, rate)
+    result = ManyClients(clients, processes, rate, compression=compression)
     capacity = int(rate * seconds * 2) + 1000
     context = multiprocessing.get_context("spawn")
     with temporary_database("postgresql", workdir) as db, ExitStack() as running:
@@ -455,12 +510,13 @@ async def run_many_clients(
         assert server.process is not None
         pid = server.process.pid
         shares = [clients // processes + (i < clients % processes) for i in range(processes)]
+        url = server.ws + ("?compression=deflate" if compression else "")
         pipes = []
         workers = []
         for share in shares:
             mine, theirs = context.Pipe()
             worker = context.Process(  # daemon: ends with this script, whatever happens to it
-                target=replica_bench._harness_process, args=(server.ws, share, capacity, theirs), daemon=True
+                target=replica_bench._harness_process, args=(url, share, capacity, theirs), daemon=True
             )
             worker.start()
             running.callback(worker.join, 30)
@@ -474,6 +530,7 @@ async def run_many_clients(
         cpu_before, waited = _cpu_seconds(pid), RunQueueWait(pid)
         harness_before = [(_cpu_seconds(w.pid), RunQueueWait(w.pid)) for w in workers if w.pid]
         batches_before = await asyncio.to_thread(server.metric, "dashboard_batches_published_total")
+        bytes_before = await asyncio.to_thread(server.metric, "dashboard_message_bytes_queued_total")
         started = time.time()
         writers.start()
         await asyncio.sleep(seconds)
@@ -482,6 +539,8 @@ async def run_many_clients(
         cpu = _cpu_seconds(pid) - cpu_before
         batches = await asyncio.to_thread(server.metric, "dashboard_batches_published_total") - batches_before
         result.batches_per_s = batches / elapsed
+        sent = await asyncio.to_thread(server.metric, "dashboard_message_bytes_queued_total") - bytes_before
+        result.sent_mb_per_s = sent / elapsed / 1e6
         result.wait_per_s = waited.seconds() / elapsed
         for worker, (harness_cpu, harness_wait) in zip(workers, harness_before, strict=True):
             assert worker.pid is not None
@@ -562,6 +621,10 @@ def render_peers(results: list[Result], seconds: float, runs: int, commit: str) 
     return "\n".join(lines) + "\n"
 
 
+def _many_label(m: ManyClients) -> str:
+    return f"{m.rate}/s x {m.clients} clients, {'compressed' if m.compression else 'text'}"
+
+
 def render_scale(many: list[ManyClients], batched: list[Result], seconds: float) -> str:
     """The 1,000-client and the 5,000 inserts/s cases: every run, then the medians per case."""
     lines = [
@@ -575,17 +638,18 @@ def render_scale(many: list[ManyClients], batched: list[Result], seconds: float)
         "",
         "| Case | Run | Inserts/s achieved | Clients connected | Delivered (worst client) | Duplicates | p50 ms "
         "| p99 ms | p50 first / middle / last quarter ms | Backend CPU (cores) | Backend waited for a CPU (s/s) "
-        "| CPU s / 1,000 events | Peak RSS MB | Batches/s | Harness CPU per process (cores) "
+        "| CPU s / 1,000 events | Peak RSS MB | Batches/s | Sent MB/s | Harness CPU per process (cores) "
         "| Harness waited (s/s) | Load (1 min) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for number, m in enumerate(many, 1):
         q = m.quarters
         lines.append(
-            f"| {m.rate}/s x {m.clients} clients ({m.processes} harness processes) | {number} "
+            f"| {_many_label(m)} ({m.processes} harness processes) | {number} "
             f"| {m.achieved_rate:.0f} | {m.connected} | {m.delivered_fraction:.2%} | {m.duplicates} "
             f"| {_ms(m.p50_ms)} | {_ms(m.p99_ms)} | {_ms(q[0])} / {_ms(q[1])} / {_ms(q[2])} | {m.cpu_cores:.2f} "
             f"| {m.wait_per_s:.2f} | {m.cpu_per_1000:.3f} | {m.peak_rss_mb:.0f} | {m.batches_per_s:.0f} "
+            f"| {m.sent_mb_per_s:.1f} "
             f"| {' / '.join(f'{cores:.2f}' for cores in m.harness_cpu_cores)} "
             f"| {' / '.join(f'{wait:.2f}' for wait in m.harness_wait_per_s)} | {m.load_1min:.1f} |"
         )
@@ -600,8 +664,8 @@ def render_scale(many: list[ManyClients], batched: list[Result], seconds: float)
                 f"| {r.achieved_rate:.0f} | {c.clients} | {r.delivered_fraction:.2%} | {r.duplicates} "
                 f"| {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
                 f"| {_ms(r.first_quarter_p50)} / {_ms(r.middle_quarter_p50)} / {_ms(r.last_quarter_p50)} "
-                f"| {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.cpu_per_1000:.3f} | {r.peak_rss_mb:.0f} | - | - | - "
-                f"| {r.load_1min:.1f} |"
+                f"| {r.cpu_cores:.2f} | {r.wait_per_s:.2f} | {r.cpu_per_1000:.3f} | {r.peak_rss_mb:.0f} "
+                f"| - | - | - | - | {r.load_1min:.1f} |"
             )
     if len(many) > 1 or any(len(runs) > 1 for runs in by_database.values()):
         lines += ["", "Medians:", "",
@@ -613,16 +677,17 @@ def render_scale(many: list[ManyClients], batched: list[Result], seconds: float)
         def med(values: list[float]) -> str:
             return _ms(statistics.median(values)) if values else "-"
 
-        if many:
+        for label in dict.fromkeys(_many_label(m) for m in many):
+            runs = [m for m in many if _many_label(m) == label]
             lines.append(
-                f"| {many[0].rate}/s x {many[0].clients} clients (postgresql) | {len(many)} "
-                f"| {statistics.median(m.achieved_rate for m in many):.0f} "
-                f"| {min(m.delivered_fraction for m in many):.2%} | {sum(m.duplicates for m in many)} "
-                f"| {med([m.p50_ms for m in many])} | {med([m.p99_ms for m in many])} "
-                f"| {' / '.join(med([m.quarters[i] for m in many]) for i in range(3))} "
-                f"| {statistics.median(m.cpu_cores for m in many):.2f} "
-                f"| {statistics.median(m.wait_per_s for m in many):.2f} "
-                f"| {statistics.median(m.load_1min for m in many):.1f} |"
+                f"| {label} (postgresql) | {len(runs)} "
+                f"| {statistics.median(m.achieved_rate for m in runs):.0f} "
+                f"| {min(m.delivered_fraction for m in runs):.2%} | {sum(m.duplicates for m in runs)} "
+                f"| {med([m.p50_ms for m in runs])} | {med([m.p99_ms for m in runs])} "
+                f"| {' / '.join(med([m.quarters[i] for m in runs]) for i in range(3))} "
+                f"| {statistics.median(m.cpu_cores for m in runs):.2f} "
+                f"| {statistics.median(m.wait_per_s for m in runs):.2f} "
+                f"| {statistics.median(m.load_1min for m in runs):.1f} |"
             )
         for database, database_runs in by_database.items():
             r = _median_result(database_runs)
@@ -657,6 +722,13 @@ async def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=1000, help="scale: WebSocket clients of the first case")
     parser.add_argument("--processes", type=int, default=4, help="scale: client harness processes")
+    parser.add_argument(
+        "--compression",
+        choices=("deflate", "none", "both"),
+        default="both",
+        help="scale: the 1,000 clients ask for compressed events messages, or not, or one run of each in turn",
+    )
+    parser.add_argument("--skip-batched", action="store_true", help="scale: only the 1,000-client case")
     parser.add_argument("--section", help="the docs/benchmarks.md section to write (default: one per --cases)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
@@ -721,11 +793,15 @@ async def scale(args: argparse.Namespace, databases: list[str], section: str) ->
         workdir = Path(tmp)
         project = generate(snapshot_template(workdir / "template"), workdir / "project", TPCH)
         for _ in range(args.runs):
-            if "postgresql" in databases:
-                m = await run_many_clients(project, workdir, args.seconds, args.clients, args.processes, 1000)
+            for compression in (True, False) if args.compression == "both" else (args.compression == "deflate",):
+                if "postgresql" not in databases:
+                    break
+                m = await run_many_clients(
+                    project, workdir, args.seconds, args.clients, args.processes, 1000, compression
+                )
                 many.append(m)
                 print(render_scale([m], [], args.seconds).splitlines()[-1], flush=True)
-            for database in databases:
+            for database in [] if args.skip_batched else databases:
                 r = await run_case(Case(database, 5000, 1, batch=50), project, workdir, args.seconds)
                 batched.append(r)
                 print(render_scale([], [r], args.seconds).splitlines()[-1], flush=True)

@@ -82,7 +82,7 @@ def serve(port: int, rate: float) -> None:
     step(f"Starting the backend on {url} and the simulator ({rate:g} records/s)")
     backend = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
+         "--log-level", "warning", "--ws-per-message-deflate", "false"],
         cwd=DEMO, env=env, start_new_session=True,
     )  # fmt: skip
     processes = [backend]

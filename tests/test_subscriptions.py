@@ -257,7 +257,7 @@ def test_a_batch_is_encoded_once_per_distinct_subscription() -> None:
     # A group goes when its last client does; the rest are untouched.
     for n in (1, 2, 3):
         hub.unregister(clients[f"orders-{n}"])
-    assert list(hub.groups) == [EVERYTHING]
+    assert list(hub.groups) == [(EVERYTHING, False)]
     hub.publish([_event(5, "Customer")], 5)
     assert hub.encodings == 3
 

@@ -44,7 +44,7 @@ class Runtime:
 def build_runtime(settings: Settings, model: Model) -> Runtime:
     db = Database(settings.database, pool_size=5)
     store = EventStore(db)
-    hub = Hub(settings.client_queue_bytes)
+    hub = Hub(settings.client_queue_bytes, settings.client_send_timeout_s, settings.heartbeat_s)
     stats = Stats(model)
     alerts = AlertEvaluator(model.alerts)
     webhook = Webhook(settings.alert_webhook_url) if settings.alert_webhook_url else None

@@ -37,6 +37,8 @@ class Settings:
     """Bytes of messages a client may fall behind before it is disconnected."""
     client_send_timeout_s: float
     """A send to a client that does not complete within this time closes it (it is not reading)."""
+    heartbeat_s: float
+    """An idle WebSocket client gets a heartbeat this often (keeps proxies from closing an idle connection)."""
     frontend_dist: Path
     alert_webhook_url: str | None = None
     """``ALERT_WEBHOOK_URL``: alert state changes are POSTed there (alerts/webhook.py)."""
@@ -113,6 +115,7 @@ def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Set
         allowed_hosts=_allowed_hosts(env, origins, token),
         client_queue_bytes=_int(env, "CLIENT_QUEUE_BYTES", 8 << 20, 64 << 10, 1 << 30),
         client_send_timeout_s=_int(env, "CLIENT_SEND_TIMEOUT_S", 10, 1, 3600),
+        heartbeat_s=_int(env, "WS_HEARTBEAT_S", 15, 1, 3600),
         frontend_dist=Path(env.get("FRONTEND_DIST") or PROJECT_ROOT / "frontend" / "dist"),
         alert_webhook_url=webhook,
     )

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,9 @@ class StreamClient:
     close_code: int | None = None
     close_reason: str | None = None
     sizes: list[int] = field(default_factory=list)
-    """Length of every message received, in characters."""
+    """Length of every message received as sent: characters of a text frame, bytes of a binary one."""
+    binary: list[int] = field(default_factory=list)
+    """Indices in ``messages`` of those that came compressed (binary frames; ``?compression=deflate``)."""
     carriers: list[int] = field(default_factory=list)
     """For each of ``events``, the index in ``messages`` of the message that brought it."""
     _task: asyncio.Task[None] | None = None
@@ -59,8 +62,11 @@ class StreamClient:
             async with connect(url, max_size=None, open_timeout=10) as connection:
                 self._connection = connection
                 async for raw in connection:
-                    message = json.loads(raw)
                     self.sizes.append(len(raw))
+                    if isinstance(raw, bytes):
+                        self.binary.append(len(self.messages))
+                        raw = zlib.decompress(raw).decode()
+                    message = json.loads(raw)
                     self.messages.append(message)
                     self._opened.set()
                     if message["type"] == "hello":

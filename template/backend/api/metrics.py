@@ -54,6 +54,16 @@ class DashboardCollector(Collector):
             "Batches encoded for clients: one per batch and distinct subscription.",
             status.batch_encodings,
         )
+        yield counter(
+            "dashboard_batch_compressions",
+            "Batches compressed for clients that asked for compression: one per batch and distinct subscription.",
+            status.batch_compressions,
+        )
+        yield counter(
+            "dashboard_message_bytes_queued",
+            "Size of the messages queued to clients, summed over clients (text in characters, compressed in bytes).",
+            status.bytes_queued,
+        )
         yield counter("dashboard_slow_clients", "Clients closed with 1013 (both reasons below).", dropped)
         yield counter(
             "dashboard_slow_clients_queue_full",

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from ..db.listener import Listener
+from . import protocol
 from .hub import Client, Hub
 from .poller import Poller, ResumePoint
 
@@ -40,6 +41,10 @@ class StreamStatus:
     batches_published: int
     batch_encodings: int
     """Batches encoded: one per batch and distinct subscription, however many clients share it."""
+    batch_compressions: int
+    """Batches compressed: one per batch and distinct subscription among the clients that asked for compression."""
+    bytes_queued: int
+    """Size of all messages queued to clients (text in characters, compressed frames in bytes)."""
     clients_dropped_queue_full: int
     clients_dropped_not_reading: int
     polls: int
@@ -69,13 +74,19 @@ class LiveStream:
         self._listener = listener
 
     async def run(self) -> None:
-        """The poller, and the LISTEN connection that wakes it (PostgreSQL), until cancelled."""
-        if self._listener is None:
-            await self._poller.run()
-            return
+        """The poller, the hub's watchdog and the LISTEN connection that wakes the poller (PostgreSQL),
+        until cancelled."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self._poller.run(), name="poller")
-            group.create_task(self._listener.run(), name="listener")
+            group.create_task(self._hub.watch(self._heartbeat), name="watchdog")
+            if self._listener is not None:
+                group.create_task(self._listener.run(), name="listener")
+
+    def _heartbeat(self) -> str | None:
+        """What an idle client is told: it has everything published, so the current watermark is a safe
+        point to resume from; None until the poller has read the head."""
+        point = self._poller.resume_point()
+        return None if point is None else protocol.heartbeat(last_event_id=point.high, resume_after=point.watermark)
 
     def new_client(self) -> Client:
         return self._hub.new_client()
@@ -125,9 +136,11 @@ class LiveStream:
             clients=len(hub.clients),
             events_published=hub.events_published,
             messages_queued=hub.messages_queued,
-            subscriptions=len(hub.groups),
+            subscriptions=len({subscription for subscription, _ in hub.groups}),
             batches_published=hub.batches,
             batch_encodings=hub.encodings,
+            batch_compressions=hub.compressions,
+            bytes_queued=hub.bytes_queued,
             clients_dropped_queue_full=hub.dropped_queue_full,
             clients_dropped_not_reading=hub.dropped_not_reading,
             polls=metrics.polls,

@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+from .compression import DEFLATE
 from .event_store import Event
 from .subscription import Subscription
 
@@ -186,8 +187,10 @@ def hello(
     poll_interval_ms: int,
     server_time: float,
     subscription: Subscription | None = None,
+    compression: bool = False,
 ) -> str:
-    """``subscription`` (added within protocol 1): what a client that asked for some entities or types gets."""
+    """``subscription`` (added within protocol 1): what a client that asked for some entities or types gets;
+    ``compression`` (also added within protocol 1): ``"compression": "deflate"`` when the client asked for it."""
     message: dict[str, Any] = {
         "type": "hello",
         "protocol": PROTOCOL_VERSION,
@@ -201,6 +204,8 @@ def hello(
             "entities": None if subscription.entities is None else sorted(subscription.entities),
             "types": None if subscription.types is None else sorted(subscription.types),
         }
+    if compression:
+        message["compression"] = DEFLATE
     return _json(message)
 
 

@@ -1,5 +1,6 @@
-"""``WS /ws[?after=ID][&entities=A,B][&types=insert,...]``: hello, optional replay of retained
-events, then the live stream; with ``entities`` / ``types``, only those (subscription.py).
+"""``WS /ws[?after=ID][&entities=A,B][&types=insert,...][&compression=deflate]``: hello, optional
+replay of retained events, then the live stream; with ``entities`` / ``types``, only those
+(subscription.py); with ``compression``, large ``events`` messages compressed (compression.py).
 
 Until the poller has read the head after a (re)start, the server claims no head:
 it sends ``starting`` (again every heartbeat interval) and waits, so that a
@@ -8,7 +9,8 @@ reached yet. Resume without gap or duplicate: see live.py.
 
 Memory per connection is bounded: the live queue in bytes (hub.py), the replay
 by reading and sending one page at a time, and a client that does not take a
-message within ``CLIENT_SEND_TIMEOUT_S`` is closed (1013) as not reading.
+message within ``CLIENT_SEND_TIMEOUT_S`` is closed (1013) as not reading (the
+hub's watchdog flags the send).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..api.dependencies import RuntimeDep, SignedIn
 from ..api.security import POLICY_VIOLATION, origin_ok
 from ..runtime import Runtime
 from . import protocol
+from .compression import REPLAY_LEVEL, BadCompression, Message, compressed, parse_compression
 from .event_store import PAGE_CHARS, EventRef, EventStore, within_budget
 from .hub import SLOW_CLIENT_CLOSE_CODE
 from .live import LiveStream
@@ -32,14 +35,9 @@ from .subscription import BadSubscription, Tally, close_reason, count, parse_sub
 
 log = logging.getLogger("dashboard.websocket")
 
-HEARTBEAT_S = 15.0
 REPLAY_PAGE = 1000
 INTERNAL_ERROR = 1011
 CLOSE_WAIT_S = 30.0
-
-
-class NotReading(Exception):
-    """A send did not complete within the client send timeout."""
 
 
 async def websocket_endpoint(websocket: WebSocket, runtime: RuntimeDep, signed_in: SignedIn) -> None:
@@ -63,7 +61,8 @@ async def websocket_endpoint(websocket: WebSocket, runtime: RuntimeDep, signed_i
     try:
         known = [entity.name for entity in runtime.model.entities]
         connection.client.subscription = parse_subscription(params.get("entities"), params.get("types"), known)
-    except BadSubscription as error:
+        connection.client.compression = parse_compression(params.get("compression"))
+    except (BadSubscription, BadCompression) as error:
         with contextlib.suppress(Exception):
             await connection.send(protocol.error(str(error)))
         await connection.close(POLICY_VIOLATION, close_reason(str(error)))
@@ -78,15 +77,20 @@ class _Connection:
         self.store: EventStore = runtime.store
         self.poll_interval_ms = round(runtime.settings.poll_interval_s * 1000)
         self.send_timeout_s = runtime.settings.client_send_timeout_s
+        self.heartbeat_s = runtime.settings.heartbeat_s
         self.queue_bytes = runtime.settings.client_queue_bytes
         self.client = self.stream.new_client()
 
-    async def send(self, message: str) -> None:
+    async def send(self, message: Message) -> None:
+        """Sends; a send still waiting after ``CLIENT_SEND_TIMEOUT_S`` is flagged by the hub's watchdog."""
+        self.client.sending()
         try:
-            async with asyncio.timeout(self.send_timeout_s):  # no task per send, unlike wait_for
+            if isinstance(message, bytes):
+                await self.websocket.send_bytes(message)
+            else:
                 await self.websocket.send_text(message)
-        except TimeoutError:
-            raise NotReading from None
+        finally:
+            self.client.sent()
 
     async def close(self, code: int, reason: str) -> None:
         # The close frame waits behind what the client has not read yet: it gets it if
@@ -98,11 +102,12 @@ class _Connection:
         sender = asyncio.create_task(self._send_all(after))
         receiver = asyncio.create_task(self._receive())
         overflow = asyncio.create_task(self.client.overflowed.wait())
+        stalled = asyncio.create_task(self.client.stalled.wait())
+        tasks: tuple[asyncio.Task[object], ...] = (sender, receiver, overflow, stalled)
         try:
-            done, _ = await asyncio.wait({sender, receiver, overflow}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.stream.unsubscribe(self.client)
-            tasks: tuple[asyncio.Task[object], ...] = (sender, receiver, overflow)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -113,15 +118,15 @@ class _Connection:
             reason = f"too slow: more than {self.queue_bytes} bytes behind; reconnect with ?after="
             await self.close(SLOW_CLIENT_CLOSE_CODE, reason)
             return
+        if stalled in done:
+            self.stream.not_reading(self.client)
+            reason = f"not reading: a message waited more than {self.send_timeout_s:g} s"
+            await self.close(SLOW_CLIENT_CLOSE_CODE, reason)
+            return
         for finished in done:
             error = finished.exception()
             if error is None or isinstance(error, WebSocketDisconnect):
                 continue
-            if isinstance(error, NotReading):
-                self.stream.not_reading(self.client)
-                reason = f"not reading: a message waited more than {self.send_timeout_s:g} s"
-                await self.close(SLOW_CLIENT_CLOSE_CODE, reason)
-                return
             # A server-side failure (e.g. the database went away during a replay);
             # nothing a client sends can get here.
             log.warning("closing a WebSocket: %s", error)
@@ -132,7 +137,7 @@ class _Connection:
         point = self.stream.subscribe(self.client)
         while point is None:
             await self.send(protocol.starting())
-            await self.stream.wait_started(HEARTBEAT_S)
+            await self.stream.wait_started(self.heartbeat_s)
             point = self.stream.subscribe(self.client)
         await self.send(
             protocol.hello(
@@ -141,18 +146,13 @@ class _Connection:
                 poll_interval_ms=self.poll_interval_ms,
                 server_time=time.time(),
                 subscription=self.client.subscription,
+                compression=self.client.compression,
             )
         )
         if after is not None:
             await self._replay(after, point)
-        while True:
-            message = await self.client.next(HEARTBEAT_S)
-            if message is None:
-                # Queue empty: the client has everything published so far, so the
-                # current watermark is a safe point to resume from.
-                now = self.stream.resume_point() or point
-                message = protocol.heartbeat(last_event_id=now.high, resume_after=now.watermark)
-            await self.send(message)
+        while True:  # heartbeats come through the queue too (hub.py)
+            await self.send(await self.client.next())
 
     async def _replay(self, after: int, point: ResumePoint) -> None:
         """The retained events after ``after`` that the live feed will not bring."""
@@ -194,7 +194,7 @@ class _Connection:
                     events, min(read_through, point.watermark), replay=True, unsent=unsent if last else None
                 )
                 for message in messages:
-                    await self.send(message)
+                    await self.send(compressed(message, REPLAY_LEVEL) if self.client.compression else message)
                 position = read_through
 
     async def _receive(self) -> None:

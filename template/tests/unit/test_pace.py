@@ -35,12 +35,11 @@ async def test_the_fan_out_time_covers_every_waiting_clients_send() -> None:
     that was waiting has taken the batch. (With a task per wait, as ``asyncio.wait_for`` makes,
     the clients would wake a step later and the fan-out would look free.)"""
     hub = Hub(queue_bytes=1 << 20)
-    sent: list[tuple[int, str]] = []
+    sent: list[tuple[int, str | bytes]] = []
 
     async def sender(number: int, client: Client) -> None:
-        while (message := await client.next(60)) != "stop":
-            if message is not None:
-                sent.append((number, message))
+        while (message := await client.next()) != "stop":
+            sent.append((number, message))
 
     clients = [hub.new_client() for _ in range(200)]
     tasks = [asyncio.create_task(sender(number, client)) for number, client in enumerate(clients)]
