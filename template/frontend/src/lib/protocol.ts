@@ -4,7 +4,16 @@
  * authenticates the socket and the HTTP requests by cookie.
  */
 
-import type { AlertStatus, DbEvent, EventType, JsonValue, ServerMessage, Subscription, UnsentCounts } from "./types";
+import type {
+  AlertStatus,
+  Compression,
+  DbEvent,
+  EventType,
+  JsonValue,
+  ServerMessage,
+  Subscription,
+  UnsentCounts,
+} from "./types";
 
 export const EVERYTHING: Subscription = { entities: null, types: null };
 
@@ -14,12 +23,22 @@ function setSubscription(url: URL, subscription: Subscription): void {
   if (subscription.types !== null) url.searchParams.set("types", subscription.types.join(","));
 }
 
-/** `ws(s)://host/ws`, with `?after=` when resuming and the subscription when it is not everything. */
-export function socketUrl(baseUrl: string, after: number | null, subscription: Subscription = EVERYTHING): string {
+/**
+ * `ws(s)://host/ws`, with `?after=` when resuming, the subscription when it is
+ * not everything, and `compression=` when the client can read compressed
+ * `events` messages (binary frames).
+ */
+export function socketUrl(
+  baseUrl: string,
+  after: number | null,
+  subscription: Subscription = EVERYTHING,
+  compression: Compression | null = null,
+): string {
   const url = new URL("/ws", baseUrl);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   if (after !== null) url.searchParams.set("after", String(after));
   setSubscription(url, subscription);
+  if (compression !== null) url.searchParams.set("compression", compression);
   return url.toString();
 }
 
@@ -113,6 +132,7 @@ export function parseServerMessage(frame: unknown): ServerMessage | null {
         resume_after: value.resume_after,
         poll_interval_ms: typeof value.poll_interval_ms === "number" ? value.poll_interval_ms : 0,
         server_time: typeof value.server_time === "number" ? value.server_time : 0,
+        ...(value.compression === "deflate" ? { compression: value.compression } : {}),
       };
     case "events":
       if (!Array.isArray(value.events) || !isId(value.resume_after)) return null;

@@ -19,9 +19,14 @@
  * subscription, so the replay brings everything after R that the new one wants;
  * what it gained up to R is fetched from /api/events (the newest `maxRecords`
  * per entity): no table misses a row it would have shown.
+ *
+ * Compression: where the browser can inflate (DecompressionStream), the client
+ * asks for `compression=deflate`, and `events` messages may come as binary
+ * frames; they are read in arrival order with the text frames (lib/frames.ts).
  */
 
 import { backoffDelay } from "./backoff";
+import { browserDecompress, type Decompress, FrameReader } from "./frames";
 import { IdWindow } from "./ids";
 import {
   EVERYTHING,
@@ -83,6 +88,12 @@ export interface RealtimeClientOptions {
   readonly connectivity?: Connectivity | null;
   /** What to ask the server for at first; everything by default (see `setSubscription`). */
   readonly subscription?: Subscription;
+  /**
+   * Inflates compressed `events` messages (binary frames): the browser's
+   * DecompressionStream by default. Null, or a browser without it: the client
+   * does not ask for compression and gets text frames only.
+   */
+  readonly decompress?: Decompress | null;
 }
 
 /** Hears every event the store is given (each id once), and resets. */
@@ -151,6 +162,7 @@ export class RealtimeClient {
   private readonly fetch: typeof fetch;
   private readonly scheduleFrame: (callback: () => void) => void;
   private readonly connectivity: Connectivity | null;
+  private readonly decompress: Decompress | null;
 
   private snapshot: RealtimeSnapshot;
   private readonly listeners = new Set<() => void>();
@@ -195,6 +207,7 @@ export class RealtimeClient {
     this.scheduleFrame = options.scheduleFrame ?? defaultScheduleFrame;
     this.connectivity = options.connectivity === undefined ? browserConnectivity() : options.connectivity;
     this.subscription = options.subscription ?? EVERYTHING;
+    this.decompress = options.decompress === undefined ? browserDecompress() : options.decompress;
     this.snapshot = { status: { state: "connecting" }, data: emptyData(this.entities), paused: false, pending: 0 };
   }
 
@@ -298,12 +311,30 @@ export class RealtimeClient {
     }
     // A replay from the overflow point repeats every event counted since: count afresh.
     if (this.overflowAfter !== null) this.skipped = 0;
-    const current = this.openSocket(socketUrl(this.baseUrl, this.overflowAfter ?? this.resumeAfter, this.subscription));
+    const compression = this.decompress === null ? null : "deflate";
+    const after = this.overflowAfter ?? this.resumeAfter;
+    const current = this.openSocket(socketUrl(this.baseUrl, after, this.subscription, compression));
+    current.binaryType = "arraybuffer";
     this.socket = current;
+    const frames = new FrameReader(
+      this.decompress,
+      (frame) => {
+        // Frames inflated after the socket was replaced are dropped: the new one resumes before them.
+        if (this.socket !== current) return;
+        const message = parseServerMessage(frame);
+        if (message !== null) this.handle(message);
+      },
+      () => {
+        // A binary frame is an `events` message: skipping it would lose its
+        // events without a trace, and the frames behind it would move the
+        // resume point past them. Closing reconnects (its close event, with
+        // backoff) from the resume point before it, and the replay brings them.
+        if (this.socket === current) current.close();
+      },
+    );
     current.onmessage = (event: MessageEvent<unknown>) => {
       if (this.socket !== current) return;
-      const message = parseServerMessage(event.data);
-      if (message !== null) this.handle(message);
+      frames.take(event.data);
     };
     current.onerror = () => {
       // A close event follows: the reconnect is scheduled there.

@@ -68,6 +68,12 @@ export type UnsentCounts = Readonly<Record<string, Readonly<Partial<Record<Event
 /** Where a batch of events comes from: the live stream (counted) or history loaded at start (shown only). */
 export type BatchSource = "live" | "history";
 
+/**
+ * What `/ws?compression=` asks for: `events` messages may then arrive as binary
+ * frames holding the zlib stream (RFC 1950) of the JSON text.
+ */
+export type Compression = "deflate";
+
 export type ServerMessage =
   /** Sent instead of `hello` (and repeated) until the server knows the database's newest event. */
   | { type: "starting"; message: string }
@@ -81,6 +87,8 @@ export type ServerMessage =
       server_time: number;
       /** What a subscribed client gets (absent: everything). */
       subscription?: Subscription;
+      /** The compression asked for with `?compression=`, which `events` messages may then use (absent: none). */
+      compression?: Compression;
     }
   | {
       type: "events";

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
-import { historyUrl, parseServerMessage, socketUrl } from "../lib/protocol";
+import { EVERYTHING, historyUrl, parseServerMessage, socketUrl } from "../lib/protocol";
 import { orderEvent } from "./protocolServer";
 
 const frame = (value: unknown) => JSON.stringify(value);
@@ -10,6 +10,14 @@ describe("the client side of the protocol", () => {
     expect(socketUrl("http://h:8000/ignored?token=old", null)).toBe("ws://h:8000/ws");
     expect(socketUrl("https://h", 42)).toBe("wss://h/ws?after=42");
     expect(historyUrl("http://h:8000", 7, 50)).toBe("http://h:8000/api/events?before=8&limit=50");
+  });
+
+  it("asks for compression only when told to", () => {
+    expect(socketUrl("http://h", 42, EVERYTHING, "deflate")).toBe("ws://h/ws?after=42&compression=deflate");
+    expect(socketUrl("https://h", null, { entities: ["Order"], types: null }, "deflate")).toBe(
+      "wss://h/ws?entities=Order&compression=deflate",
+    );
+    expect(socketUrl("http://h", null, EVERYTHING, null)).toBe("ws://h/ws");
   });
 
   it("reads every message type of protocol 1 and of older servers", () => {
@@ -24,6 +32,16 @@ describe("the client side of the protocol", () => {
       ...hello,
     });
     expect(parseServerMessage(frame({ type: "hello", ...hello }))).toMatchObject({ type: "hello", protocol: undefined });
+    // The compression the client asked for; a name it does not know is left out (it never asks for one).
+    expect(parseServerMessage(frame({ type: "hello", protocol: 1, compression: "deflate", ...hello }))).toEqual({
+      type: "hello",
+      protocol: 1,
+      compression: "deflate",
+      ...hello,
+    });
+    expect(parseServerMessage(frame({ type: "hello", protocol: 1, compression: "br", ...hello }))).not.toHaveProperty(
+      "compression",
+    );
     expect(parseServerMessage(frame({ type: "events", events: [orderEvent(3)], resume_after: 3, replay: true }))).toEqual({
       type: "events",
       events: [orderEvent(3)],

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { deflateSync } from "node:zlib";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { DbEvent, EntityConfig, ServerMessage } from "../lib/types";
 
@@ -52,6 +53,16 @@ export class ProtocolServer {
    */
   starting = false;
   startingEveryMs = 50;
+  /**
+   * For connections that ask `?compression=deflate`: `events` messages of at
+   * least this many bytes of JSON go as binary frames (zlib), as the backend
+   * sends them; 0 (the default here) compresses them all, so every test reads a
+   * mix of binary events and text frames.
+   */
+  compressFrom = 0;
+  /** Binary frames sent (compressed `events` messages and raw bytes). */
+  binaryFrames = 0;
+  private readonly compressed = new WeakSet<WebSocket>();
   private readonly waiting = new Map<WebSocket, ReturnType<typeof setInterval>>();
   private readonly http: Server;
   private readonly wss: WebSocketServer;
@@ -71,6 +82,8 @@ export class ProtocolServer {
     this.wss = new WebSocketServer({ server: this.http });
     this.wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
       this.connections.push({ url: request.url ?? "", socket });
+      const asked = new URL(request.url ?? "/", "http://server").searchParams.get("compression");
+      if (asked === "deflate") this.compressed.add(socket);
       if (!this.starting) {
         this.hello(socket);
         return;
@@ -104,16 +117,24 @@ export class ProtocolServer {
       resume_after: this.resumeAfter,
       poll_interval_ms: 100,
       server_time: Date.now() / 1000,
+      ...(this.compressed.has(socket) ? { compression: "deflate" } : {}),
     });
   }
 
   message(socket: WebSocket, message: ServerMessage): void {
-    socket.send(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    if (message.type === "events" && this.compressed.has(socket) && Buffer.byteLength(text) >= this.compressFrom) {
+      socket.send(deflateSync(text)); // a Buffer: a binary frame
+      this.binaryFrames += 1;
+    } else {
+      socket.send(text);
+    }
   }
 
-  /** A frame as is, e.g. one the client must skip. */
-  raw(frame: string): void {
+  /** A frame as is, e.g. one the client must skip; bytes go as a binary frame. */
+  raw(frame: string | Uint8Array): void {
     this.latest.send(frame);
+    if (typeof frame !== "string") this.binaryFrames += 1;
   }
 
   async start(): Promise<string> {

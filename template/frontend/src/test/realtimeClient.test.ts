@@ -2,6 +2,7 @@
 // No DOM and no React: the client runs on its own, against a real ws/http server.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WebSocket as NodeWebSocket } from "ws";
+import { inflate } from "../lib/frames";
 import { MAX_QUEUED, RealtimeClient, type RealtimeClientOptions } from "../lib/realtimeClient";
 import { orderEntities, orderEvent, ProtocolServer, STARTING_MESSAGE } from "./protocolServer";
 
@@ -78,7 +79,11 @@ describe("the realtime client", () => {
     server.dropAll();
     await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
     const urls = [...server.connections.map((c) => c.url), ...server.historyRequests.map((r) => r.url)];
-    expect(urls).toEqual(["/ws", "/ws?after=4", "/api/events?before=4&limit=50"]);
+    expect(urls).toEqual([
+      "/ws?compression=deflate",
+      "/ws?after=4&compression=deflate",
+      "/api/events?before=4&limit=50",
+    ]);
     for (const url of urls) expect(url).not.toMatch(/token|secret/);
     expect(server.historyRequests[0]?.headers.authorization).toBe("Bearer secret-token-0123456789");
   });
@@ -95,7 +100,7 @@ describe("the realtime client", () => {
     expect(status.state === "reconnecting" && status.attempt).toBe(1);
     await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
     // The heartbeat came after the events: its resume point wins.
-    await vi.waitFor(() => expect(server.connections[1]?.url).toBe("/ws?after=5"), WAIT);
+    await vi.waitFor(() => expect(server.connections[1]?.url).toBe("/ws?after=5&compression=deflate"), WAIT);
     await live(client);
     expect(server.historyRequests).toHaveLength(0);
   });
@@ -112,7 +117,7 @@ describe("the realtime client", () => {
     server.dropAll();
     await vi.waitFor(() => expect(state(client)).toBe("starting"), WAIT);
     expect(client.getSnapshot().status).toEqual({ state: "starting", message: STARTING_MESSAGE });
-    expect(server.connections[1]?.url).toBe("/ws?after=2");
+    expect(server.connections[1]?.url).toBe("/ws?after=2&compression=deflate");
     // Repeated `starting` frames change nothing: same rows, same socket.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(state(client)).toBe("starting");
@@ -144,7 +149,11 @@ describe("the realtime client", () => {
     expect(status.state === "reconnecting" && status.attempt).toBe(1);
     expect(rows(client)).toEqual([1]);
     await vi.waitFor(() => expect(server.connections).toHaveLength(3), WAIT);
-    expect(server.connections.map((c) => c.url)).toEqual(["/ws", "/ws?after=1", "/ws?after=1"]);
+    expect(server.connections.map((c) => c.url)).toEqual([
+      "/ws?compression=deflate",
+      "/ws?after=1&compression=deflate",
+      "/ws?after=1&compression=deflate",
+    ]);
     await vi.waitFor(() => expect(state(client)).toBe("starting"), WAIT);
     server.ready();
     await live(client);
@@ -160,7 +169,7 @@ describe("the realtime client", () => {
     await vi.waitFor(() => expect(rows(client)).toEqual([5, 3, 2, 1]), WAIT);
     server.dropAll(); // kill -9
     await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
-    expect(server.connections[1]?.url).toBe("/ws?after=3");
+    expect(server.connections[1]?.url).toBe("/ws?after=3&compression=deflate");
     await live(client);
     // The restarted backend repeats events the client has, before and after its resume point.
     server.send([orderEvent(2), orderEvent(3), orderEvent(4), orderEvent(5), orderEvent(6)], 6);
@@ -179,7 +188,7 @@ describe("the realtime client", () => {
     server.history = [orderEvent(1)];
     server.reset("ahead");
     await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
-    expect(server.connections[1]?.url).toBe("/ws");
+    expect(server.connections[1]?.url).toBe("/ws?compression=deflate");
     await vi.waitFor(() => expect(rows(client)).toEqual([1]), WAIT);
     expect(client.getSnapshot().data.received).toBe(0);
   });
@@ -234,7 +243,7 @@ describe("the realtime client", () => {
     client.resume();
     // The held events at once; the others from the server, resuming after the last one held.
     await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
-    expect(server.connections[1]?.url).toBe("/ws?after=3");
+    expect(server.connections[1]?.url).toBe("/ws?after=3&compression=deflate");
     await vi.waitFor(() => expect(rows(client)).toEqual([3, 2, 1]), WAIT);
     await live(client);
     server.send([orderEvent(3), orderEvent(4), orderEvent(5), orderEvent(6)], 6);
@@ -252,7 +261,7 @@ describe("the realtime client", () => {
     await vi.waitFor(() => expect(client.getSnapshot().pending).toBe(2), WAIT);
     server.dropAll();
     await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
-    expect(server.connections[1]?.url).toBe("/ws?after=1");
+    expect(server.connections[1]?.url).toBe("/ws?after=1&compression=deflate");
     await live(client);
     server.send([orderEvent(2), orderEvent(3)], 3); // the replay repeats 2
     await vi.waitFor(() => expect(client.getSnapshot().pending).toBe(3), WAIT);
@@ -287,7 +296,76 @@ describe("the realtime client", () => {
     expect(server.connections).toHaveLength(1);
     client.start();
     await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
-    expect(server.connections[1]?.url).toBe("/ws?after=1");
+    expect(server.connections[1]?.url).toBe("/ws?after=1&compression=deflate");
     expect(rows(client)).toEqual([1]);
+  });
+});
+
+describe("compressed events", () => {
+  it("asks for deflate and applies binary events among text frames, UTF-8 intact", async () => {
+    server.compressFrom = 300; // the one-event messages stay text frames, as the backend sends small ones
+    const client = connect();
+    await live(client);
+    expect(server.connections[0]?.url).toBe("/ws?compression=deflate");
+    const named = { ...orderEvent(3), data: { id: 3, order_key: "Zürich-€-🚚", total_price: 4.5 } };
+    server.send([orderEvent(1), orderEvent(2)], 2);
+    server.send([named], 3);
+    server.send([orderEvent(4)], 4);
+    await vi.waitFor(() => expect(rows(client)).toEqual([4, 3, 2, 1]), WAIT);
+    expect(server.binaryFrames).toBe(1);
+    const shown = client.getSnapshot().data.byEntity.Order?.find((event) => event.id === 3);
+    expect(shown?.data.order_key).toBe("Zürich-€-🚚");
+    server.dropAll();
+    await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
+    expect(server.connections[1]?.url).toBe("/ws?after=4&compression=deflate");
+  });
+
+  it("handles frames in arrival order while a binary frame is still being inflated", async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slowInflate = async (data: ArrayBuffer) => {
+      await held;
+      return inflate(data);
+    };
+    const client = connect({ decompress: slowInflate });
+    await live(client);
+    server.send([orderEvent(1), orderEvent(2)], 2); // binary: waits for the release
+    server.raw(JSON.stringify({ type: "events", events: [orderEvent(3)], resume_after: 3 })); // text
+    server.heartbeat(5); // text
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The text frames arrived, and wait behind the binary one.
+    expect(rows(client)).toEqual([]);
+    release();
+    await vi.waitFor(() => expect(rows(client)).toEqual([3, 2, 1]), WAIT);
+    server.dropAll();
+    await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
+    // The heartbeat came last: its resume point, not the binary message's, is where the client resumes.
+    expect(server.connections[1]?.url).toBe("/ws?after=5&compression=deflate");
+  });
+
+  it("closes on a binary frame it cannot inflate, and resumes before it", async () => {
+    const client = connect();
+    await live(client);
+    server.send([orderEvent(1)], 1);
+    await vi.waitFor(() => expect(rows(client)).toEqual([1]), WAIT);
+    server.raw(new Uint8Array([0x78, 0x9c, 1, 2, 3, 4])); // a zlib header, then garbage
+    server.heartbeat(9); // behind the lost message: must not move the resume point past it
+    await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
+    expect(server.connections[1]?.url).toBe("/ws?after=1&compression=deflate");
+    await live(client);
+    server.send([orderEvent(2), orderEvent(3)], 3); // the replay
+    await vi.waitFor(() => expect(rows(client)).toEqual([3, 2, 1]), WAIT);
+    expect(client.getSnapshot().data.received).toBe(3);
+  });
+
+  it("asks for no compression without a way to inflate, and gets text frames", async () => {
+    const client = connect({ decompress: null });
+    await live(client);
+    server.send([orderEvent(1), orderEvent(2)], 2);
+    await vi.waitFor(() => expect(rows(client)).toEqual([2, 1]), WAIT);
+    expect(server.binaryFrames).toBe(0);
+    server.dropAll();
+    await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
+    expect(server.connections.map((c) => c.url)).toEqual(["/ws", "/ws?after=2"]);
   });
 });

@@ -103,7 +103,7 @@ describe("subscriptions", () => {
   it("counts what was not sent in the statistics, also across a pause", async () => {
     const client = connect({ subscription: { entities: ["Order"], types: null } });
     await vi.waitFor(() => expect(client.getSnapshot().status.state).toBe("live"), WAIT);
-    expect(params(server.connections[0]?.url ?? "")).toEqual({ entities: "Order" });
+    expect(params(server.connections[0]?.url ?? "")).toEqual({ entities: "Order", compression: "deflate" });
     server.message(server.latest, { type: "events", events: [orderEvent(1)], resume_after: 2, unsent: { Customer: { insert: 1 } } });
     await vi.waitFor(() => expect(client.getSnapshot().data.counts.Customer).toEqual({ insert: 1, update: 0, delete: 0 }), WAIT);
     expect(client.getSnapshot().data.counts.Order).toEqual({ insert: 1, update: 0, delete: 0 });
@@ -133,7 +133,7 @@ describe("subscriptions", () => {
 
     client.setSubscription({ entities: ["Order"], types: null });
     await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
-    expect(params(server.connections[1]?.url ?? "")).toEqual({ after: "2", entities: "Order" });
+    expect(params(server.connections[1]?.url ?? "")).toEqual({ after: "2", entities: "Order", compression: "deflate" });
     const requestsBefore = server.historyRequests.length;
     server.send([orderEvent(4)], 7);
     await vi.waitFor(() => expect(ids(client, "Order")).toEqual([4, 1]), WAIT);
@@ -141,7 +141,7 @@ describe("subscriptions", () => {
 
     client.setSubscription(EVERYTHING);
     await vi.waitFor(() => expect(server.connections).toHaveLength(3), WAIT);
-    expect(params(server.connections[2]?.url ?? "")).toEqual({ after: "7" });
+    expect(params(server.connections[2]?.url ?? "")).toEqual({ after: "7", compression: "deflate" });
     await vi.waitFor(() => expect(ids(client, "Customer")).toEqual([6, 3, 2]), WAIT);
     const backfill = server.historyRequests.at(-1)?.url ?? "";
     expect(params(backfill)).toEqual({ before: "8", limit: "4", entities: "Customer", types: "insert,update,delete" });

@@ -45,7 +45,7 @@ describe("useRealtimeData", () => {
     await waitFor(() => expect(result.current.status.state).toBe("live"));
     await waitFor(() => expect(ids(result)).toEqual([7, 6]));
     expect(server.historyRequests.map((request) => request.url)).toEqual(["/api/events?before=8&limit=50"]);
-    expect(server.connections[0]?.url).toBe("/ws");
+    expect(server.connections[0]?.url).toBe("/ws?compression=deflate");
     // History is shown but not counted as this session's changes.
     expect(result.current.data.counts.Order?.insert).toBe(0);
     act(() => server.send([orderEvent(8), orderEvent(9, "update")], 9));
@@ -85,7 +85,7 @@ describe("useRealtimeData", () => {
     const status = result.current.status;
     expect(status.state === "reconnecting" && status.attempt).toBe(1);
     await waitFor(() => expect(server.connections).toHaveLength(2), { timeout: 3000 });
-    expect(server.connections[1]?.url).toBe("/ws?after=2");
+    expect(server.connections[1]?.url).toBe("/ws?after=2&compression=deflate");
     await waitFor(() => expect(result.current.status.state).toBe("live"));
     // The replay repeats an event the hook already has: applied once.
     act(() => server.send([orderEvent(2), orderEvent(3)], 3));
@@ -120,7 +120,7 @@ describe("useRealtimeData", () => {
     expect(view.getByTestId("connection-status").dataset.state).toBe("starting");
     expect(view.getByTestId("connection-status").textContent).toBe("Server starting: waiting for the database");
     expect(ids(result)).toEqual([2, 1]);
-    expect(server.connections[1]?.url).toBe("/ws?after=2");
+    expect(server.connections[1]?.url).toBe("/ws?after=2&compression=deflate");
     act(() => server.ready());
     await waitFor(() => expect(result.current.status.state).toBe("live"));
     act(() => server.send([orderEvent(2), orderEvent(3)], 3));
