@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from backend.stream.compression import MIN_COMPRESSED_CHARS
 from backend.stream.event_store import Event
@@ -21,6 +24,7 @@ from backend.stream.subscription import EVERYTHING, Subscription
 
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase
+from tests.support.frontend import browser_page
 from tests.support.stream_client import StreamClient, assert_exactly_once_in_writer_order
 from tests.support.writers import WriterPool
 
@@ -150,3 +154,39 @@ async def test_an_idle_client_gets_heartbeats_at_the_set_interval(tpch_project: 
         assert beat["last_event_id"] == beat["resume_after"] == client.events[0]["id"]
         await client.stop()
         assert "Traceback" not in server.log()
+
+
+def test_the_page_reads_a_compressed_batch_in_chromium(
+    tpch_project: Path, built_frontend: Path, sqlite_db: TestDatabase
+) -> None:
+    """The page asks for compression and its DecompressionStream path shows a batch the server compressed."""
+    binary: list[bytes] = []
+    with (
+        BackendServer(tpch_project, sqlite_db.url, POLL_INTERVAL_MS="100") as server,
+        browser_page(viewport={"width": 1400, "height": 1000}) as page,
+    ):
+        sockets: list[str] = []
+
+        def watch(ws: Any) -> None:
+            sockets.append(ws.url)
+            ws.on("framereceived", lambda frame: binary.append(frame) if isinstance(frame, bytes) else None)
+
+        page.on("websocket", watch)
+        page.goto(server.http + "/")
+        page.get_by_test_id("connection-status").filter(has_text="Live").wait_for(timeout=10_000)
+        assert sockets and "compression=deflate" in sockets[0], sockets
+        values = ", ".join(f"('Z-{n:02d}', 'C-1', 'O', {n}.5, '2024-05-01')" for n in range(40))
+        sqlite_db.execute(  # one transaction: one batch, far over the size that is compressed
+            f"INSERT INTO orders (order_key, customer_key, order_status, total_price, order_date) VALUES {values}"
+        )
+        table = page.get_by_test_id("table-Order")
+        table.locator("tr", has_text="Z-39").wait_for(timeout=10_000)
+        # The table draws only the rows in view; the statistics count every event of the batch.
+        card = page.get_by_test_id("stats-Order")
+        deadline = time.monotonic() + 10
+        while not re.search(r"Inserts\s*40\b", shown := card.inner_text()):
+            assert time.monotonic() < deadline, shown
+            page.wait_for_timeout(100)
+    assert binary, "the server sent no compressed frame"
+    keys = {event["data"]["order_key"] for frame in binary for event in json.loads(zlib.decompress(frame))["events"]}
+    assert {f"Z-{n:02d}" for n in range(40)} <= keys
