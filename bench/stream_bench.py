@@ -487,34 +487,48 @@ class ManyClients:
     """Batches the backend published per second of inserts: each is one WebSocket message to every client."""
     compression: bool = True
     """The clients asked for compressed events messages (``?compression=deflate``)."""
+    replicas: int = 1
+    """Backends on the database, the clients spread evenly over them; CPU and wait are their sums, RSS the
+    largest, batches per second per backend."""
     sent_mb_per_s: float = 0.0
     """Megabytes of messages the backend queued to its clients per second of inserts (/metrics)."""
 
 
 async def run_many_clients(
-    project: Path, workdir: Path, seconds: float, clients: int, processes: int, rate: int, compression: bool = True
+    project: Path,
+    workdir: Path,
+    seconds: float,
+    clients: int,
+    processes: int,
+    rate: int,
+    compression: bool = True,
+    replicas: int = 1,
 ) -> ManyClients:
-    """``clients`` WebSocket clients over ``processes`` harness processes (replica_bench's), one backend."""
+    """``clients`` WebSocket clients over ``processes`` harness processes (replica_bench's), on ``replicas``
+    backends of one database (harness process i connects to backend i mod ``replicas``; no load balancer)."""
     from bench import replica_bench  # here: replica_bench imports this module
 
-    result = ManyClients(clients, processes, rate, compression=compression)
+    result = ManyClients(clients, processes, rate, compression=compression, replicas=replicas)
     capacity = int(rate * seconds * 2) + 1000
     context = multiprocessing.get_context("spawn")
     with temporary_database("postgresql", workdir) as db, ExitStack() as running:
         migrated = run_in_project(project, "-m", "backend.migrate", "--create-entity-tables",
                                   env={"DATABASE_URL": db.url})  # fmt: skip
         assert migrated.returncode == 0, migrated.stderr
-        server = BackendServer(project, db.url, POLL_INTERVAL_MS="100", CLIENT_QUEUE_BYTES=str(256 << 20))
-        server.start()
-        running.callback(server.stop)
-        assert server.process is not None
-        pid = server.process.pid
+        servers = []
+        for _ in range(replicas):
+            server = BackendServer(project, db.url, POLL_INTERVAL_MS="100", CLIENT_QUEUE_BYTES=str(256 << 20))
+            server.start()
+            running.callback(server.stop)
+            servers.append(server)
+        pids = [server.pid for server in servers]
         shares = [clients // processes + (i < clients % processes) for i in range(processes)]
-        url = server.ws + ("?compression=deflate" if compression else "")
+        query = "?compression=deflate" if compression else ""
         pipes = []
         workers = []
-        for share in shares:
+        for number, share in enumerate(shares):
             mine, theirs = context.Pipe()
+            url = servers[number % replicas].ws + query
             worker = context.Process(  # daemon: ends with this script, whatever happens to it
                 target=replica_bench._harness_process, args=(url, share, capacity, theirs), daemon=True
             )
@@ -527,21 +541,25 @@ async def run_many_clients(
             result.connected += connected
         print(f"{result.connected} clients connected", flush=True)
         writers = Writers(db, rate, 1, threads=replica_bench.WRITERS)
-        cpu_before, waited = _cpu_seconds(pid), RunQueueWait(pid)
+
+        def summed(name: str) -> float:
+            return sum(server.metric(name) for server in servers)
+
+        cpu_before, waited = sum(_cpu_seconds(pid) for pid in pids), [RunQueueWait(pid) for pid in pids]
         harness_before = [(_cpu_seconds(w.pid), RunQueueWait(w.pid)) for w in workers if w.pid]
-        batches_before = await asyncio.to_thread(server.metric, "dashboard_batches_published_total")
-        bytes_before = await asyncio.to_thread(server.metric, "dashboard_message_bytes_queued_total")
+        batches_before = await asyncio.to_thread(summed, "dashboard_batches_published_total")
+        bytes_before = await asyncio.to_thread(summed, "dashboard_message_bytes_queued_total")
         started = time.time()
         writers.start()
         await asyncio.sleep(seconds)
         await asyncio.to_thread(writers.stop)
         elapsed = time.time() - started
-        cpu = _cpu_seconds(pid) - cpu_before
-        batches = await asyncio.to_thread(server.metric, "dashboard_batches_published_total") - batches_before
-        result.batches_per_s = batches / elapsed
-        sent = await asyncio.to_thread(server.metric, "dashboard_message_bytes_queued_total") - bytes_before
+        cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu_before
+        batches = await asyncio.to_thread(summed, "dashboard_batches_published_total") - batches_before
+        result.batches_per_s = batches / elapsed / replicas
+        sent = await asyncio.to_thread(summed, "dashboard_message_bytes_queued_total") - bytes_before
         result.sent_mb_per_s = sent / elapsed / 1e6
-        result.wait_per_s = waited.seconds() / elapsed
+        result.wait_per_s = sum(wait.seconds() for wait in waited) / elapsed
         for worker, (harness_cpu, harness_wait) in zip(workers, harness_before, strict=True):
             assert worker.pid is not None
             result.harness_cpu_cores.append((_cpu_seconds(worker.pid) - harness_cpu) / elapsed)
@@ -550,7 +568,7 @@ async def run_many_clients(
         for pipe in pipes:
             pipe.send(("drain", len(committed), 30.0))
         reports: list[replica_bench.HarnessReport] = [await asyncio.to_thread(pipe.recv) for pipe in pipes]
-        result.peak_rss_mb = _peak_rss_mb(pid)
+        result.peak_rss_mb = max(_peak_rss_mb(pid) for pid in pids)
     result.load_1min = os.getloadavg()[0]
     result.committed = len(committed)
     result.achieved_rate = len(committed) / elapsed
@@ -622,7 +640,8 @@ def render_peers(results: list[Result], seconds: float, runs: int, commit: str) 
 
 
 def _many_label(m: ManyClients) -> str:
-    return f"{m.rate}/s x {m.clients} clients, {'compressed' if m.compression else 'text'}"
+    backends = "" if m.replicas == 1 else f", {m.replicas} backends"
+    return f"{m.rate}/s x {m.clients} clients, {'compressed' if m.compression else 'text'}{backends}"
 
 
 def render_scale(many: list[ManyClients], batched: list[Result], seconds: float) -> str:
@@ -728,6 +747,12 @@ async def main() -> None:
         default="both",
         help="scale: the 1,000 clients ask for compressed events messages, or not, or one run of each in turn",
     )
+    parser.add_argument(
+        "--replicas",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1],
+        help="scale: backends for the clients, e.g. 1,2 runs each in turn",
+    )
     parser.add_argument("--skip-batched", action="store_true", help="scale: only the 1,000-client case")
     parser.add_argument("--section", help="the docs/benchmarks.md section to write (default: one per --cases)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
@@ -793,11 +818,12 @@ async def scale(args: argparse.Namespace, databases: list[str], section: str) ->
         workdir = Path(tmp)
         project = generate(snapshot_template(workdir / "template"), workdir / "project", TPCH)
         for _ in range(args.runs):
-            for compression in (True, False) if args.compression == "both" else (args.compression == "deflate",):
+            modes = (True, False) if args.compression == "both" else (args.compression == "deflate",)
+            for compression, replicas in ((c, r) for c in modes for r in args.replicas):
                 if "postgresql" not in databases:
                     break
                 m = await run_many_clients(
-                    project, workdir, args.seconds, args.clients, args.processes, 1000, compression
+                    project, workdir, args.seconds, args.clients, args.processes, 1000, compression, replicas
                 )
                 many.append(m)
                 print(render_scale([m], [], args.seconds).splitlines()[-1], flush=True)

@@ -41,6 +41,12 @@ MIN_GAP_AGE_S = 0.1
 """A gap is never final younger than this: an id is drawn a moment before its row
 is written (and, for a row that is its transaction's first write on PostgreSQL,
 before the transaction has an id)."""
+MYSQL_MIN_GAP_AGE_S = 1.0
+"""MySQL and MariaDB: the READ UNCOMMITTED read sees a row only once InnoDB has written it, and between
+drawing the auto-increment id and writing the row a statement can wait (a page read from disk, a latch,
+a descheduled thread on a loaded host). PostgreSQL's test is exact once the id is drawn; this one is not,
+so it waits longer: a rolled-back id holds the resume point back for a second, which costs nothing but
+that lag, while giving up on an id whose row was still coming would lose its event for good."""
 
 
 @dataclass(slots=True)
@@ -100,7 +106,7 @@ class MySqlHorizon(HorizonStrategy):
         return await store.existing_ids_uncommitted(open_ids)
 
     def is_final(self, gap_id: int, gap: Gap, horizon: Any, now: float) -> bool:
-        return now - gap.seen_at >= MIN_GAP_AGE_S and gap_id not in horizon
+        return now - gap.seen_at >= MYSQL_MIN_GAP_AGE_S and gap_id not in horizon
 
 
 def horizon_strategy(family: Family) -> HorizonStrategy:
