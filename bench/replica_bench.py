@@ -42,11 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from websockets.asyncio.client import connect  # noqa: E402
-from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from bench.report import write_section  # noqa: E402
 from bench.stream_bench import Writers, _cpu_seconds, _peak_rss_mb, _percentile  # noqa: E402
+from bench.ws_reader import read_messages  # noqa: E402
 from tests.support.backend_server import BackendServer  # noqa: E402
 from tests.support.databases import temporary_database  # noqa: E402
 from tests.support.dns_server import DnsServer  # noqa: E402
@@ -125,22 +124,22 @@ async def _harness(url: str, count: int, capacity: int, pipe: Connection) -> Non
     connected = 0
 
     async def client(number: int) -> None:
-        nonlocal connected
         mine, sampled = received[number], number < SAMPLED_PER_PROCESS
-        async with connect(url, max_size=None, open_timeout=120, ping_interval=None) as socket:
-            await socket.recv()  # hello
-            connected += 1
-            while True:
-                try:
-                    data = await socket.recv(decode=False)  # bytes: no UTF-8 decoding of what is matched as bytes
-                except ConnectionClosed:
-                    return
-                now = time.time()
-                indices = parsed.indices(data if isinstance(data, bytes) else data.encode())
-                mine.append(indices)
-                counted[number] += len(indices)
-                if sampled:
-                    timed.append((number, indices, now))
+        greeted = False
+
+        def on_message(data: bytes, now: float) -> None:
+            nonlocal connected, greeted
+            if not greeted:  # hello
+                greeted = True
+                connected += 1
+                return
+            indices = parsed.indices(data)
+            mine.append(indices)
+            counted[number] += len(indices)
+            if sampled:
+                timed.append((number, indices, now))
+
+        await (await read_messages(url, on_message))
 
     tasks: list[asyncio.Task[None]] = []
     for start in range(0, count, CONNECT_AT_ONCE):
