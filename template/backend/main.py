@@ -63,6 +63,8 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         ]
         if runtime.webhook is not None:
             tasks.append(asyncio.create_task(runtime.webhook.run(), name="alert-webhook"))
+        if runtime.webhook_sender is not None:
+            tasks.append(asyncio.create_task(runtime.webhook_sender.run(), name="alert-webhook-sender"))
         log.info("dashboard backend on %s (%s)", settings.database.display, settings.database.dialect)
         try:
             yield

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from .alerts.evaluator import AlertChange, AlertEvaluator
+from .alerts.sender_role import WebhookSenderRole, sender_lock
 from .alerts.webhook import Webhook
 from .api.metrics import metrics_registry
 from .api.stats import Stats
@@ -39,6 +40,8 @@ class Runtime:
     metrics: CollectorRegistry
     alerts: AlertEvaluator
     webhook: Webhook | None
+    webhook_sender: WebhookSenderRole | None
+    """Decides which of the backends sharing the database sends the webhooks (with ``webhook`` only)."""
 
 
 def build_runtime(settings: Settings, model: Model) -> Runtime:
@@ -47,7 +50,12 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
     hub = Hub(settings.client_queue_bytes, settings.client_send_timeout_s, settings.heartbeat_s)
     stats = Stats(model)
     alerts = AlertEvaluator(model.alerts)
-    webhook = Webhook(settings.alert_webhook_url) if settings.alert_webhook_url else None
+    webhook: Webhook | None = None
+    # A backend without a webhook URL never seeks the sender role: it would keep it from those that have one.
+    webhook_sender: WebhookSenderRole | None = None
+    if settings.alert_webhook_url:
+        sender = webhook_sender = WebhookSenderRole(sender_lock(settings.database))
+        webhook = Webhook(settings.alert_webhook_url, sends=lambda: sender.holding)
 
     def alert_changed(change: AlertChange) -> None:
         hub.broadcast(protocol.alert(change.as_json()))
@@ -77,5 +85,7 @@ def build_runtime(settings: Settings, model: Model) -> Runtime:
     listener = Listener(settings.database, poller.wake) if db.sql.family == "postgresql" else None
     stream = LiveStream(poller, hub, listener)
     retention = Retention(store, stream, settings.retention_days)
-    metrics = metrics_registry(stream.status, retention, stats, alerts)
-    return Runtime(settings, model, db, store, poller, stream, retention, stats, metrics, alerts, webhook)
+    metrics = metrics_registry(stream.status, retention, stats, alerts, webhook, webhook_sender)
+    return Runtime(
+        settings, model, db, store, poller, stream, retention, stats, metrics, alerts, webhook, webhook_sender
+    )

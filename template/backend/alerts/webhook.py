@@ -4,6 +4,10 @@ Changes wait in a bounded queue (the oldest is dropped when it is full, and
 counted); one task sends them in order, each retried with exponential backoff,
 the HTTP call itself in a worker thread, so a slow or dead receiver costs the
 stream nothing.
+
+With several backends on one database, only the one holding the sender role
+(sender_role.py) queues changes; the others count theirs as ``skipped``. A
+change once queued is delivered even if the role is lost meanwhile.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from .evaluator import AlertChange
@@ -36,8 +41,10 @@ def webhook_body(change: AlertChange) -> dict[str, Any]:
 
 
 class Webhook:
-    def __init__(self, url: str, *, first_backoff_s: float = FIRST_BACKOFF_S):
+    def __init__(self, url: str, *, sends: Callable[[], bool] = lambda: True, first_backoff_s: float = FIRST_BACKOFF_S):
         self.url = url
+        self.sends = sends
+        """Whether this backend sends the webhooks now (holds the sender role)."""
         self.first_backoff_s = first_backoff_s
         self.queue: asyncio.Queue[AlertChange] = asyncio.Queue(maxsize=QUEUE_LENGTH)
         self.sent = 0
@@ -45,9 +52,14 @@ class Webhook:
         """Changes given up after every attempt failed."""
         self.dropped = 0
         """Changes dropped because the queue was full."""
+        self.skipped = 0
+        """Changes left to the backend holding the sender role."""
 
     def offer(self, change: AlertChange) -> None:
         """Queue ``change`` (an evaluator listener: never waits)."""
+        if not self.sends():
+            self.skipped += 1
+            return
         if self.queue.full():
             self.queue.get_nowait()
             self.dropped += 1

@@ -15,6 +15,8 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from ..alerts.evaluator import AlertEvaluator
+from ..alerts.sender_role import WebhookSenderRole
+from ..alerts.webhook import Webhook
 from ..stream.live import StreamStatus
 from ..stream.retention import Retention
 from .stats import Stats
@@ -23,11 +25,21 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class DashboardCollector(Collector):
-    def __init__(self, status: Callable[[], StreamStatus], retention: Retention, stats: Stats, alerts: AlertEvaluator):
+    def __init__(
+        self,
+        status: Callable[[], StreamStatus],
+        retention: Retention,
+        stats: Stats,
+        alerts: AlertEvaluator,
+        webhook: Webhook | None,
+        webhook_sender: WebhookSenderRole | None,
+    ):
         self._status = status
         self._retention = retention
         self._stats = stats
         self._alerts = alerts
+        self._webhook = webhook
+        self._webhook_sender = webhook_sender
 
     def collect(self) -> Iterable[Metric]:
         status = self._status()
@@ -118,6 +130,7 @@ class DashboardCollector(Collector):
         )
         yield from self._entity_metrics()
         yield from self._alert_metrics()
+        yield from self._webhook_metrics()
 
     def _entity_metrics(self) -> Iterable[Metric]:
         """Per entity and event type: what Grafana's events/s and monitoring/alerts.yml's rules read."""
@@ -162,13 +175,41 @@ class DashboardCollector(Collector):
         yield value
         yield matches
 
+    def _webhook_metrics(self) -> Iterable[Metric]:
+        sender = self._webhook_sender
+        yield GaugeMetricFamily(
+            "dashboard_alert_webhook_sender",
+            "1 on the backend that sends the alert webhooks (holds the sender role), else 0.",
+            value=1 if sender is not None and sender.holding else 0,
+        )
+        webhook = self._webhook
+        if webhook is None:
+            return
+        yield CounterMetricFamily("dashboard_alert_webhooks_sent", "Alert state changes POSTed.", value=webhook.sent)
+        yield CounterMetricFamily(
+            "dashboard_alert_webhooks_failed", "Alert state changes given up after every attempt.", value=webhook.failed
+        )
+        yield CounterMetricFamily(
+            "dashboard_alert_webhooks_dropped", "Alert state changes dropped from a full queue.", value=webhook.dropped
+        )
+        yield CounterMetricFamily(
+            "dashboard_alert_webhooks_skipped",
+            "Alert state changes left to the backend that holds the sender role.",
+            value=webhook.skipped,
+        )
+
 
 def metrics_registry(
-    status: Callable[[], StreamStatus], retention: Retention, stats: Stats, alerts: AlertEvaluator
+    status: Callable[[], StreamStatus],
+    retention: Retention,
+    stats: Stats,
+    alerts: AlertEvaluator,
+    webhook: Webhook | None,
+    webhook_sender: WebhookSenderRole | None,
 ) -> CollectorRegistry:
     """One registry per app (not the library's global one), so several apps in one process stay apart."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(DashboardCollector(status, retention, stats, alerts))
+    registry.register(DashboardCollector(status, retention, stats, alerts, webhook, webhook_sender))
     registry.register(ProcessCollector(registry=None))
     return registry
 
