@@ -33,6 +33,9 @@ load balancer) with the backend's CPU per wall second read from /proc; and
 5,000 inserts/s in 50-row transactions (one client), with the p50 latency of
 the first, middle and last quarter of the run (lag must not grow).
 
+``DUMP_LATENCIES=PATH`` (scale) writes every sampled (commit time, latency ms)
+pair of the 1,000-client case to PATH, to see when the slow ones happened.
+
 Usage: python bench/stream_bench.py [--seconds 20] [--databases postgresql,mariadb,sqlite]
        [--runs 3] [--cases all|targets|compare|peers|scale] [--nomnom PATH] [--processes 4]
 Writes the results table to docs/benchmarks.md (between markers) and prints it.
@@ -582,6 +585,8 @@ async def run_many_clients(
     pairs = [(committed_at[index], (received - committed_at[index]) * 1000)
              for report in reports for index, received in report.samples if index in committed_at]  # fmt: skip
     latencies = [ms for _, ms in pairs]
+    if os.environ.get("DUMP_LATENCIES"):
+        Path(os.environ["DUMP_LATENCIES"]).write_text("\n".join(f"{t} {ms}" for t, ms in pairs))
     result.p50_ms, result.p99_ms = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
     result.quarters = _quarters(pairs, min(committed.values(), default=0.0), max(committed.values(), default=0.0))
     return result

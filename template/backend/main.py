@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -50,6 +51,19 @@ async def _refresh_row_counts(runtime: Runtime) -> None:
         await asyncio.sleep(ROW_COUNT_REFRESH_S if runtime.stream.healthy else 0.1)
 
 
+def _freeze_startup_objects() -> None:
+    """Keeps what the process built to start (modules, the app, its routes and models) out of every
+    later full garbage collection.
+
+    A full collection walks every object the collector tracks and holds the event loop meanwhile: with
+    a thousand clients, 90-200 ms pauses every few seconds, which every client waits out. The objects
+    made to start live as long as the process, so walking them again finds nothing; frozen, they are
+    never walked, and what the collector still tracks is what the connections and batches made since.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings, model: Model) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +80,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         if runtime.webhook_sender is not None:
             tasks.append(asyncio.create_task(runtime.webhook_sender.run(), name="alert-webhook-sender"))
         log.info("dashboard backend on %s (%s)", settings.database.display, settings.database.dialect)
+        _freeze_startup_objects()
         try:
             yield
         finally:
