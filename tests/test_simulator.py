@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +137,26 @@ def test_simulator_errors_name_the_real_cause(simulated_project: Path, tmp_path:
         assert result.stderr.count("\n") == 1, result.stderr
         assert "inserting Ticket (table tickets) failed" in result.stderr and "UNIQUE" in result.stderr, result.stderr
         assert "create-entity-tables" not in result.stderr
+
+
+def test_simulator_stops_on_sigterm_at_once_without_a_traceback(tpch_project: Path, sqlite_db: TestDatabase) -> None:
+    """`kill` mid-write, again and again: the process ends (no SQLite worker thread left waiting) and says
+    nothing of a closed event loop. Raising from a signal handler used to do both, now and then."""
+    for attempt in range(8):
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "backend.simulate", "--rate", "2000"],
+            cwd=tpch_project, env={**os.environ, "DATABASE_URL": sqlite_db.url},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        time.sleep(1.0 + attempt * 0.13)  # a different moment of the write each time
+        simulator.send_signal(signal.SIGTERM)
+        try:
+            output, _ = simulator.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            simulator.kill()
+            raise AssertionError(f"attempt {attempt}: still running 15 s after SIGTERM") from None
+        assert simulator.returncode == 0, (attempt, output)
+        assert "Traceback" not in output and "simulate: " in output, (attempt, output)
 
 
 def test_simulator_bad_url_is_one_line(tpch_project: Path) -> None:

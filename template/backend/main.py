@@ -71,6 +71,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         app.state.runtime = runtime
         tasks = [
             asyncio.create_task(runtime.stream.run(), name="stream"),
+            asyncio.create_task(runtime.stream.watch(), name="stream-watchdog"),
             asyncio.create_task(_refresh_row_counts(runtime), name="row-counts"),
             asyncio.create_task(runtime.retention.run(), name="retention"),
             asyncio.create_task(runtime.alerts.run(), name="alerts"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -444,39 +445,53 @@ async def run(url: str, rate: float, duration: float, seed: int | None, records:
     simulator = Simulator(db, load_model(), seed)  # a model it cannot simulate fails before connecting
     if not simulator.roots:
         raise SimulationError("the entity model has no entity to simulate")
+    # Ctrl-C and `kill` let the record being written finish, then stop between records. Cancelling the
+    # write instead (or raising from a signal handler) could stop the loop between an SQLite query and its
+    # answer: the driver's worker thread then found the loop closed (a traceback) or kept the process alive.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     await db.connect()
     try:
-        await simulator.check_tables()
-        started = time.monotonic()
-        next_report = started + 5
-        interval = 1 / rate
-        next_at = started
-        written = 0
-        try:
-            while (duration <= 0 or time.monotonic() - started < duration) and (records <= 0 or written < records):
-                await simulator.record()
-                written += 1
-                next_at += interval
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                elif delay < -1:
-                    next_at = time.monotonic()  # cannot keep up: do not try to catch up in a burst
-                if time.monotonic() >= next_report:
-                    next_report += 5
-                    _report(simulator)
-        finally:
-            _report(simulator)
+        async with db.session():  # one connection for the whole run, not one per statement
+            await _simulate(simulator, rate, duration, records, stop)
     finally:
         await db.disconnect()
 
 
-def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+async def _simulate(simulator: Simulator, rate: float, duration: float, records: int, stop: asyncio.Event) -> None:
+    """Write records at ``rate`` until ``stop``, ``duration`` seconds or ``records`` root records (0: no limit)."""
+    await simulator.check_tables()
+    started = time.monotonic()
+    next_report = started + 5
+    interval = 1 / rate
+    next_at = started
+    written = 0
+    try:
+        while (
+            not stop.is_set()
+            and (duration <= 0 or time.monotonic() - started < duration)
+            and (records <= 0 or written < records)
+        ):
+            await simulator.record()
+            written += 1
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
+            elif delay < -1:
+                next_at = time.monotonic()  # cannot keep up: do not try to catch up in a burst
+            if time.monotonic() >= next_report:
+                next_report += 5
+                _report(simulator)
+    finally:
+        _report(simulator)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _stop)  # `kill` stops it like Ctrl-C: the current write finishes or rolls back
     parser = argparse.ArgumentParser(prog="python -m backend.simulate", description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=10.0, help="records per second (default 10)")
     parser.add_argument("--duration", type=float, default=0.0, help="seconds to run; 0 runs until Ctrl-C")
@@ -493,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DatabaseUrlError, DatabaseUnavailable, SimulationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a Ctrl-C before the loop's handlers were in place
         return 0
     except Exception as error:  # noqa: BLE001 - one line, not a traceback
         print(f"error: {describe_error(error)}", file=sys.stderr)

@@ -74,13 +74,17 @@ class LiveStream:
         self._listener = listener
 
     async def run(self) -> None:
-        """The poller, the hub's watchdog and the LISTEN connection that wakes the poller (PostgreSQL),
-        until cancelled."""
+        """The poller, and the LISTEN connection that wakes it (PostgreSQL), until cancelled."""
+        if self._listener is None:
+            await self._poller.run()
+            return
         async with asyncio.TaskGroup() as group:
             group.create_task(self._poller.run(), name="poller")
-            group.create_task(self._hub.watch(self._heartbeat), name="watchdog")
-            if self._listener is not None:
-                group.create_task(self._listener.run(), name="listener")
+            group.create_task(self._listener.run(), name="listener")
+
+    async def watch(self) -> None:
+        """The hub's watchdog (stalled sends, heartbeats), until cancelled: its own task, beside ``run``."""
+        await self._hub.watch(self._heartbeat)
 
     def _heartbeat(self) -> str | None:
         """What an idle client is told: it has everything published, so the current watermark is a safe
