@@ -12,20 +12,17 @@ from the server side: the role moves (or comes back) without a traceback.
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
 from tests.support.projects import generate, run_in_project
+from tests.support.webhook_receiver import WebhookReceiver
 from tests.test_alerts import _folder, _order
 
 RULE = '    - {name: big-order, entity: Order, when: "total_price > 100000", for: 2s}\n'
@@ -60,42 +57,6 @@ def server_db(request: pytest.FixtureRequest, tmp_path: Path, rule_project: Path
     """A database whose connections the test can kill (not SQLite)."""
     with _migrated(request.param, tmp_path, rule_project) as db:
         yield db
-
-
-class Receiver:
-    """Records the body of every POST (answered 204), duplicates included."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        bodies = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def posts(self) -> list[tuple[str, float]]:
-        """(status, value) of each POST, in arrival order."""
-        return [(body["status"], body["value"]) for body in self.bodies]
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 async def _eventually(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
@@ -134,7 +95,7 @@ async def _fire_and_resolve(db: TestDatabase, key: str, price: float, replicas: 
 async def test_one_post_per_change_and_another_backend_takes_over_after_a_kill(
     rule_project: Path, shared_db: TestDatabase
 ) -> None:
-    with Receiver() as hook, ExitStack() as stack:
+    with WebhookReceiver() as hook, ExitStack() as stack:
         replicas = [
             stack.enter_context(BackendServer(rule_project, shared_db.url, ALERT_WEBHOOK_URL=hook.url))
             for _ in range(3)
@@ -183,7 +144,7 @@ def _kill_connection(db: TestDatabase, connection: int) -> None:
 async def test_a_killed_lock_connection_loses_the_role_without_a_traceback(
     rule_project: Path, server_db: TestDatabase
 ) -> None:
-    with Receiver() as hook, ExitStack() as stack:
+    with WebhookReceiver() as hook, ExitStack() as stack:
         replicas = [
             stack.enter_context(BackendServer(rule_project, server_db.url, ALERT_WEBHOOK_URL=hook.url))
             for _ in range(2)

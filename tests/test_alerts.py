@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from tests.support.frontend import browser_page, install_and_build
 from tests.support.paths import TPCH
 from tests.support.projects import copier_cli, generate, run_in_project
 from tests.support.stream_client import StreamClient
+from tests.support.webhook_receiver import WebhookReceiver
 
 # -- generation: parsing and one-line errors ---------------------------------------------
 
@@ -293,47 +292,6 @@ def alerts_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory
     return generate(template_repo, base / "alerts-dashboard", _folder(base, LIVE_RULES))
 
 
-class WebhookReceiver:
-    """A local HTTP server recording the JSON POSTed to it; it answers 503 to the first request."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.refused = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.refused == 0:
-                    receiver.refused += 1
-                    self.send_response(503)
-                else:
-                    receiver.bodies.append(json.loads(body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def __enter__(self) -> WebhookReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def statuses(self, name: str) -> list[str]:
-        return [body["status"] for body in self.bodies if body["alert"] == name]
-
-
 @pytest.fixture(params=("postgresql", "mariadb", "sqlite"))
 def alerts_db(request: pytest.FixtureRequest, tmp_path: Path, alerts_project: Path) -> Iterator[TestDatabase]:
     with temporary_database(request.param, tmp_path) as db:
@@ -374,7 +332,10 @@ def _order(db: TestDatabase, key: str, price: float) -> None:
 async def test_each_rule_kind_fires_and_resolves_on_a_live_stream(
     alerts_project: Path, alerts_db: TestDatabase
 ) -> None:
-    with WebhookReceiver() as hook, BackendServer(alerts_project, alerts_db.url, ALERT_WEBHOOK_URL=hook.url) as server:
+    with (
+        WebhookReceiver(refuse_first=True) as hook,
+        BackendServer(alerts_project, alerts_db.url, ALERT_WEBHOOK_URL=hook.url) as server,
+    ):
         client = await StreamClient(server.ws).start()
 
         def state(name: str) -> str:
