@@ -159,6 +159,54 @@ def test_simulator_stops_on_sigterm_at_once_without_a_traceback(tpch_project: Pa
         assert "Traceback" not in output and "simulate: " in output, (attempt, output)
 
 
+def test_a_second_sigterm_cancels_a_write_that_waits_on_a_lock(tpch_project: Path, tmp_path: Path) -> None:
+    """The first `kill` lets the record being written finish; one waiting on a lock may never finish,
+    so a second one cancels it: the process ends at once, its transaction rolled back, one line said."""
+    with temporary_database("postgresql", tmp_path) as database:
+        _migrate(tpch_project, database)
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "backend.simulate", "--rate", "20"],
+            cwd=tpch_project, env={**os.environ, "DATABASE_URL": database.url},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while database.query("SELECT COUNT(*) FROM orders")[0][0] < 3:
+                assert time.monotonic() < deadline and simulator.poll() is None, "the simulator wrote no orders"
+                time.sleep(0.1)
+            with database.connect() as blocker:
+                blocker.execute("BEGIN")
+                blocker.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+                time.sleep(1.0)  # the next record's INSERT now waits for the lock
+                orders_before = blocker.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+                simulator.send_signal(signal.SIGTERM)
+                time.sleep(1.5)
+                assert simulator.poll() is None, "the first SIGTERM must let the write in progress finish"
+                simulator.send_signal(signal.SIGTERM)
+                try:
+                    output, errors = simulator.communicate(timeout=15)
+                except subprocess.TimeoutExpired:
+                    raise AssertionError("still running 15 s after the second SIGTERM") from None
+                blocker.execute("ROLLBACK")
+            assert simulator.returncode == 130, (output, errors)
+            assert errors == "simulate: stopped during a write; its transaction was rolled back\n", errors
+            assert "simulate: " in output
+            # Nothing of the simulator's is left on the server (its session ends when it notices the
+            # client gone), and the cancelled record left nothing behind.
+            others = (
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            deadline = time.monotonic() + 10
+            while database.query(others)[0][0] > 0:
+                assert time.monotonic() < deadline, "a session of the simulator outlived it"
+                time.sleep(0.1)
+            assert database.query("SELECT COUNT(*) FROM orders")[0][0] == orders_before
+        finally:
+            if simulator.poll() is None:
+                simulator.kill()
+                simulator.communicate()
+
+
 def test_simulator_bad_url_is_one_line(tpch_project: Path) -> None:
     result = run_in_project(tpch_project, "-m", "backend.simulate", env={"DATABASE_URL": "nope://x"})
     assert result.returncode == 1

@@ -445,13 +445,22 @@ async def run(url: str, rate: float, duration: float, seed: int | None, records:
     simulator = Simulator(db, load_model(), seed)  # a model it cannot simulate fails before connecting
     if not simulator.roots:
         raise SimulationError("the entity model has no entity to simulate")
-    # Ctrl-C and `kill` let the record being written finish, then stop between records. Cancelling the
-    # write instead (or raising from a signal handler) could stop the loop between an SQLite query and its
-    # answer: the driver's worker thread then found the loop closed (a traceback) or kept the process alive.
+    # Ctrl-C and `kill` let the record being written finish, then stop between records. Raising from a
+    # signal handler instead could stop the loop between an SQLite query and its answer: the driver's
+    # worker thread then found the loop closed (a traceback) or kept the process alive. A second one
+    # cancels the write (a write waiting on a lock can wait for ever): its transaction is rolled back,
+    # and the loop still runs while the connection closes.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    writing = asyncio.current_task()
+
+    def on_signal() -> None:
+        if stop.is_set() and writing is not None:
+            writing.cancel()
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     await db.connect()
     try:
         async with db.session():  # one connection for the whole run, not one per statement
@@ -510,6 +519,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:  # a Ctrl-C before the loop's handlers were in place
         return 0
+    except asyncio.CancelledError:  # a second Ctrl-C or kill, during a write
+        print("simulate: stopped during a write; its transaction was rolled back", file=sys.stderr)
+        return 130
     except Exception as error:  # noqa: BLE001 - one line, not a traceback
         print(f"error: {describe_error(error)}", file=sys.stderr)
         return 1

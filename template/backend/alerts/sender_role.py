@@ -54,12 +54,13 @@ class WebhookSenderRole:
     async def run(self) -> None:
         """Seek the role, hold it while the lock lives, and seek it again after losing it; never raises."""
         while True:
+            taken_before = self.taken
             try:
                 await self._seek_and_hold()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - any driver or OS error means: try again later
-                self._lost(describe_error(error))
+                self._lost(describe_error(error), held=self.taken != taken_before)
             finally:
                 self.holding = False
             await asyncio.sleep(self.retry_s)
@@ -72,12 +73,18 @@ class WebhookSenderRole:
             self.taken += 1
             self._last_error = None
             log.info("this backend sends the alert webhooks (it holds the sender role)")
-            while True:
-                await asyncio.sleep(self.check_s)
-                await handle.check()
+            try:
+                while True:
+                    await asyncio.sleep(self.check_s)
+                    await handle.check()
+            finally:
+                # Before the lock's connection is let go: on a dead network that can take minutes
+                # (the driver waits for the server to answer a cancel), and another replica may
+                # hold the role from the moment the check failed.
+                self.holding = False
 
-    def _lost(self, message: str) -> None:
-        if self.holding:
+    def _lost(self, message: str, *, held: bool) -> None:
+        if held:
             log.warning(
                 "alert webhook sender role lost (%s); another backend takes it over, this one retries every %.0f s",
                 message,

@@ -155,13 +155,17 @@ class GapTracker:
         for gap_id in ids:
             self.open.pop(gap_id, None)
 
-    def close_final(self, horizon: Any, *, present: frozenset[int] = frozenset()) -> None:
-        """Give up the gaps that can no longer be filled; ``present`` ones were seen and are kept."""
-        now = time.monotonic()
+    def close_final(self, horizon: Any, *, read_at: float, present: frozenset[int] = frozenset()) -> None:
+        """Give up the gaps that can no longer be filled; ``present`` ones were seen and are kept.
+
+        ``read_at`` (``time.monotonic()``) is when the read of ``horizon`` began: a gap's age is
+        judged then, not now, or the time a busy poll spent since would count as age it did not have
+        when the horizon was read.
+        """
         final = [
             gap_id
             for gap_id, gap in self.open.items()
-            if gap_id not in present and self.strategy.is_final(gap_id, gap, horizon, now)
+            if gap_id not in present and self.strategy.is_final(gap_id, gap, horizon, read_at)
         ]
         for gap_id in final:
             del self.open[gap_id]

@@ -226,6 +226,7 @@ class Poller:
         """
         started = time.perf_counter()
         store, strategy, high = self.store, self.gaps.strategy, self.cursor.high
+        horizon_read_at = time.monotonic()
         horizon = await strategy.current(store, sorted(self.gaps.open)) if self.gaps.open else None
         fresh = await store.refs_after(high, self.page_size)
 
@@ -254,7 +255,8 @@ class Poller:
         left_for_later = frozenset(ref.id for ref in candidates[len(taken) :] if ref.id <= high)
         self.gaps.fill(list(delivered))
         if self.gaps.open:
-            self.gaps.close_final(horizon, present=left_for_later)  # only gaps seen before the horizon was read
+            # Only gaps seen before the horizon was read, aged as they were then.
+            self.gaps.close_final(horizon, read_at=horizon_read_at, present=left_for_later)
         unfilled = [gap for gap in new_gaps if gap <= new_high and gap not in delivered]
         vanished = [ref.id for ref in taken if ref.id > high and ref.id not in delivered]  # deleted meanwhile
         if unfilled or vanished:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from backend.alerts.sender_role import WebhookSenderRole, sender_lock
-from backend.db.held_lock import FileLock, LockLost
+from backend.db.held_lock import FileLock, LockHandle, LockLost
 from backend.db.url import parse_database_url
 
 
@@ -60,3 +60,44 @@ async def test_a_removed_lock_file_is_a_lost_lock(tmp_path: Path) -> None:
         os.remove(path)  # a new file of that name could be locked by anyone
         with pytest.raises(LockLost):
             await holder.check()
+
+
+class _FailingCheck:
+    async def try_take(self) -> bool:
+        return True
+
+    async def check(self) -> None:
+        raise LockLost("the connection holding the lock failed: timed out")
+
+
+class _LockWithSlowRelease:
+    """A lock whose check fails once taken and whose release then hangs, as a lock connection's
+    release does on a dead network (the driver waits for the server to answer a cancel)."""
+
+    def __init__(self) -> None:
+        self.released = asyncio.Event()
+        self.releasing = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncIterator[LockHandle]:
+        try:
+            yield _FailingCheck()
+        finally:
+            self.releasing.set()
+            await self.released.wait()
+
+
+async def test_the_role_is_given_up_when_the_check_fails_not_when_the_release_ends() -> None:
+    lock = _LockWithSlowRelease()
+    role = WebhookSenderRole(lock, retry_s=0.1, check_s=0.1)
+    task = asyncio.create_task(role.run())
+    try:
+        await _until(lambda: role.taken == 1, "the role to be taken")
+        await _until(lock.releasing.is_set, "the check to fail")
+        # Another backend may hold the role from here on: this one must not send meanwhile.
+        assert not role.holding
+        lock.released.set()
+        await _until(lambda: role.taken == 2, "the role to be sought and taken again")
+    finally:
+        lock.released.set()
+        await _stopped(task)

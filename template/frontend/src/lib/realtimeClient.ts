@@ -107,7 +107,8 @@ export interface EventWatcher {
 export const DEFAULT_MAX_PENDING = 10_000;
 /** Queued events past which they are applied without waiting for the timer. */
 export const MAX_QUEUED = 5_000;
-const CLOSING = 2; // WebSocket.CLOSING, without needing the global outside a browser
+const OPEN = 1; // WebSocket.OPEN and .CLOSING, without needing the global outside a browser
+const CLOSING = 2;
 const CLOCK_MS = 1000; // rates and "last event" age move on when idle
 
 type Batch = { readonly events: readonly DbEvent[]; readonly source: BatchSource; readonly unsent?: UnsentCounts };
@@ -319,8 +320,10 @@ export class RealtimeClient {
     const frames = new FrameReader(
       this.decompress,
       (frame) => {
-        // Frames inflated after the socket was replaced are dropped: the new one resumes before them.
-        if (this.socket !== current) return;
+        // Frames inflated after the socket was replaced, or after the page closed it (a reset), are
+        // dropped, as a browser drops the messages of a closing socket: the next connection resumes
+        // before them, or starts over without a resume point that such a frame would have set.
+        if (this.socket !== current || current.readyState !== OPEN) return;
         const message = parseServerMessage(frame);
         if (message !== null) this.handle(message);
       },

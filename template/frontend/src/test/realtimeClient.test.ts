@@ -343,6 +343,30 @@ describe("compressed events", () => {
     expect(server.connections[1]?.url).toBe("/ws?after=5&compression=deflate");
   });
 
+  it("applies nothing queued behind a reset: starts over without a resume point, history again", async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slowInflate = async (data: ArrayBuffer) => {
+      await held;
+      return inflate(data);
+    };
+    const client = connect({ decompress: slowInflate });
+    await live(client);
+    // A replay interrupted by retention: a page, the reset, and the pages the server still sends after it.
+    server.send([orderEvent(1), orderEvent(2)], 2); // binary: waits for the release
+    server.lastEventId = 9;
+    server.resumeAfter = 9;
+    server.history = [orderEvent(9)];
+    server.reset("truncated");
+    server.send([orderEvent(3), orderEvent(4)], 4); // binary, behind the reset
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    release();
+    await vi.waitFor(() => expect(server.connections).toHaveLength(2), WAIT);
+    expect(server.connections[1]?.url).toBe("/ws?compression=deflate");
+    await vi.waitFor(() => expect(rows(client)).toEqual([9]), WAIT);
+    expect(client.getSnapshot().data.received).toBe(0);
+  });
+
   it("closes on a binary frame it cannot inflate, and resumes before it", async () => {
     const client = connect();
     await live(client);
