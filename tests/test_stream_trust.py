@@ -7,8 +7,11 @@ Real uvicorn on loopback ports, real PostgreSQL / MariaDB / SQLite.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import socket
+import struct
+import termios
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -245,6 +248,62 @@ async def test_a_client_that_falls_behind_is_closed_with_1013_and_counted(
             finally:
                 stalled.close()
             await reader.stop()
+
+
+def _unread_bytes(sock: socket.socket) -> int:
+    return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0])
+
+
+async def test_connections_past_ws_max_clients_are_closed_with_1013_and_counted(
+    tpch_project: Path, tmp_path: Path
+) -> None:
+    """Every connection holds memory, so their number is bounded: one past the limit is told why and
+    retries; the connections already open, a stalled one included, are untouched."""
+    with temporary_database("sqlite", tmp_path) as db:
+        _migrate(tpch_project, db)
+        with BackendServer(tpch_project, db.url, WS_MAX_CLIENTS="3") as server:
+            readers = [await StreamClient(server.ws).start() for _ in range(2)]
+            stalled = stalled_websocket(server.port)  # counts too: it holds a connection
+            try:
+                await _eventually(lambda: server.metric("dashboard_connections") == 3, "three connections")
+                refused = await StreamClient(server.ws).start(wait_for_hello=False)
+                await refused.wait_closed()
+                assert refused.close_code == 1013 and refused.hello is None
+                assert refused.close_reason == "server full: 3 connections (WS_MAX_CLIENTS); retry later"
+                assert server.metric("dashboard_connections_refused_total") == 1
+                await readers[0].stop()
+                await _eventually(lambda: server.metric("dashboard_connections") == 2, "the reader's place freed")
+                admitted = await StreamClient(server.ws).start()
+                await asyncio.to_thread(_order, db, "after-the-limit")
+                for client in (readers[1], admitted):
+                    await client.wait_for_keys({"after-the-limit"})
+                assert server.metric("dashboard_connections_refused_total") == 1
+                await admitted.stop()
+                await readers[1].stop()
+            finally:
+                stalled.close()
+
+
+async def test_replays_wait_for_a_slot_and_a_stalled_one_gives_its_slot_up(tpch_project: Path, tmp_path: Path) -> None:
+    """With one replay page in memory at a time, a replay whose client stops reading holds the slot
+    only until it is closed as not reading; the replay queued behind it then runs, whole."""
+    with temporary_database("postgresql", tmp_path) as db:
+        _migrate(tpch_project, db)
+        _big_orders(db, "r", 40, 200_000)  # 8 MB: pages of up to 4 MB
+        with BackendServer(tpch_project, db.url, WS_MAX_REPLAYS="1", CLIENT_SEND_TIMEOUT_S="4") as server:
+            stalled = stalled_websocket(server.port, "/ws?after=0")
+            try:
+                # Replay bytes fill its receive buffer (the hello is a few hundred): its replay holds the slot.
+                await _eventually(lambda: _unread_bytes(stalled) > 1024, "the stalled replay to start sending")
+                reader = await StreamClient(server.ws).start(after=0)
+                await _eventually(lambda: server.metric("dashboard_replays_waiting") == 1, "the second to wait")
+                await reader.wait_for_keys({f"r-{number:04d}" for number in range(40)})
+                assert reader.order_keys() == [f"r-{number:04d}" for number in range(40)]
+                assert server.metric("dashboard_slow_clients_not_reading_total") == 1
+                assert server.metric("dashboard_replays_waiting") == 0
+                await reader.stop()
+            finally:
+                stalled.close()
 
 
 # -- finding 8: no message, page or response is the size of a transaction ---------------------------

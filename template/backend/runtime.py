@@ -47,7 +47,13 @@ class Runtime:
 def build_runtime(settings: Settings, model: Model) -> Runtime:
     db = Database(settings.database, pool_size=5)
     store = EventStore(db)
-    hub = Hub(settings.client_queue_bytes, settings.client_send_timeout_s, settings.heartbeat_s)
+    hub = Hub(
+        settings.client_queue_bytes,
+        settings.client_send_timeout_s,
+        settings.heartbeat_s,
+        max_connections=settings.max_clients,
+        max_replays=settings.max_replays,
+    )
     stats = Stats(model)
     alerts = AlertEvaluator(model.alerts)
     webhook: Webhook | None = None

@@ -39,6 +39,10 @@ class Settings:
     """A send to a client that does not complete within this time closes it (it is not reading)."""
     heartbeat_s: float
     """An idle WebSocket client gets a heartbeat this often (keeps proxies from closing an idle connection)."""
+    max_clients: int
+    """Open WebSocket connections at most; more are closed at once with 1013 (stream/hub.py)."""
+    max_replays: int
+    """Replay pages in memory at once, across all connections (stream/hub.py ``ReplaySlots``)."""
     frontend_dist: Path
     alert_webhook_url: str | None = None
     """``ALERT_WEBHOOK_URL``: alert state changes are POSTed there (alerts/webhook.py)."""
@@ -116,6 +120,8 @@ def load_settings(model: Model, environ: Mapping[str, str] | None = None) -> Set
         client_queue_bytes=_int(env, "CLIENT_QUEUE_BYTES", 8 << 20, 64 << 10, 1 << 30),
         client_send_timeout_s=_int(env, "CLIENT_SEND_TIMEOUT_S", 10, 1, 3600),
         heartbeat_s=_int(env, "WS_HEARTBEAT_S", 15, 1, 3600),
+        max_clients=_int(env, "WS_MAX_CLIENTS", 5000, 1, 1_000_000),
+        max_replays=_int(env, "WS_MAX_REPLAYS", 4, 1, 1000),
         frontend_dist=Path(env.get("FRONTEND_DIST") or PROJECT_ROOT / "frontend" / "dist"),
         alert_webhook_url=webhook,
     )

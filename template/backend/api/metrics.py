@@ -87,6 +87,21 @@ class DashboardCollector(Collector):
             "Clients closed because a send waited longer than CLIENT_SEND_TIMEOUT_S.",
             status.clients_dropped_not_reading,
         )
+        yield gauge(
+            "dashboard_connections",
+            "Open WebSocket connections (clients, and those still in their handshake or replay).",
+            status.connections,
+        )
+        yield counter(
+            "dashboard_connections_refused",
+            "WebSocket connections closed with 1013 at once: WS_MAX_CLIENTS were open.",
+            status.connections_refused,
+        )
+        yield gauge(
+            "dashboard_replays_waiting",
+            "Replay pages waiting for one of the WS_MAX_REPLAYS slots.",
+            status.replays_waiting,
+        )
         yield counter("dashboard_polls", "Polls of db_events.", status.polls)
         yield counter("dashboard_poll_seconds", "Time spent polling.", status.poll_seconds_total)
         yield counter(

@@ -17,6 +17,14 @@ by one watchdog sweeping all clients every ``SWEEP_S``, not by a timer per
 message, since at a thousand clients arming and cancelling a timer per send and
 per wait was a fifth of the backend's CPU (docs/benchmarks.md).
 
+Connections are bounded too (``WS_MAX_CLIENTS``, :meth:`Hub.admit`): each one
+holds memory (its queue, a task pair), so a flood of connections cannot add up
+to more than the limit's worth; the ones past it are closed with 1013 and retry
+with backoff. A replay holds a page of events (up to event_store.PAGE_CHARS)
+while it sends it, so at most ``WS_MAX_REPLAYS`` pages are in memory at once
+(:class:`ReplaySlots`): when a fleet of pages reconnects after an outage, the
+replays take turns instead of each reading its page at the same time.
+
 Clients are grouped by subscription (subscription.py): a batch is filtered and
 encoded once per distinct subscription, then the same strings are offered to
 every client of that group, so a thousand clients watching the same entity
@@ -28,11 +36,12 @@ per subscription and the same bytes go to each of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from . import protocol
@@ -43,6 +52,27 @@ from .subscription import EVERYTHING, Subscription
 SLOW_CLIENT_CLOSE_CODE = 1013
 SWEEP_S = 0.5
 """How often the watchdog looks at every client: the slack of the send timeout and of the heartbeat."""
+
+
+class ReplaySlots:
+    """At most ``size`` replay pages in memory at once, across all connections."""
+
+    def __init__(self, size: int):
+        self._semaphore = asyncio.Semaphore(size)
+        self.waiting = 0
+        """Replay pages waiting for a slot."""
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        self.waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._semaphore.release()
 
 
 @dataclass(eq=False)
@@ -100,14 +130,29 @@ class Client:
 
 
 class Hub:
-    def __init__(self, queue_bytes: int, send_timeout_s: float = 10.0, heartbeat_s: float = 15.0):
+    def __init__(
+        self,
+        queue_bytes: int,
+        send_timeout_s: float = 10.0,
+        heartbeat_s: float = 15.0,
+        max_connections: int | None = None,
+        max_replays: int = 4,
+    ):
         self.queue_bytes = queue_bytes
         self.send_timeout_s = send_timeout_s
         self.heartbeat_s = heartbeat_s
+        self.max_connections = max_connections
+        """Open connections at most (:meth:`admit`); None: no limit."""
         self.clients: set[Client] = set()
         """Clients registered for published events."""
         self.connections: weakref.WeakSet[Client] = weakref.WeakSet()
         """Every client of an open connection, registered or not yet (the watchdog's sends to watch)."""
+        self.admitted: set[Client] = set()
+        """The clients of connections admitted and not yet left: what ``max_connections`` counts (a
+        set of its own, not ``connections``, whose weak entries go only when collected)."""
+        self.refused_full = 0
+        """Connections turned away because ``max_connections`` were open."""
+        self.replays = ReplaySlots(max_replays)
         self.groups: dict[tuple[Subscription, bool], set[Client]] = {}
         """The registered clients by :attr:`Client.group`."""
         self.events_published = 0
@@ -130,6 +175,21 @@ class Hub:
         client = Client(self.queue_bytes)
         self.connections.add(client)
         return client
+
+    def admit(self) -> Client | None:
+        """A client for a new connection, or None (counted) when ``max_connections`` are open;
+        every client admitted must :meth:`leave`."""
+        if self.max_connections is not None and len(self.admitted) >= self.max_connections:
+            self.refused_full += 1
+            return None
+        client = self.new_client()
+        self.admitted.add(client)
+        return client
+
+    def leave(self, client: Client) -> None:
+        """``client``'s connection ended."""
+        self.unregister(client)
+        self.admitted.discard(client)
 
     def register(self, client: Client) -> None:
         self.clients.add(client)

@@ -11,6 +11,7 @@ from the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -47,6 +48,12 @@ class StreamStatus:
     """Size of all messages queued to clients (text in characters, compressed frames in bytes)."""
     clients_dropped_queue_full: int
     clients_dropped_not_reading: int
+    connections: int
+    """Open WebSocket connections (registered clients, and those still in their handshake or replay)."""
+    connections_refused: int
+    """Connections turned away because ``WS_MAX_CLIENTS`` were open."""
+    replays_waiting: int
+    """Replay pages waiting for one of the ``WS_MAX_REPLAYS`` slots."""
     polls: int
     events_polled: int
     poll_seconds_total: float
@@ -92,8 +99,17 @@ class LiveStream:
         point = self._poller.resume_point()
         return None if point is None else protocol.heartbeat(last_event_id=point.high, resume_after=point.watermark)
 
-    def new_client(self) -> Client:
-        return self._hub.new_client()
+    def admit(self) -> Client | None:
+        """A client for a new connection; None when the backend has its maximum open (hub.py)."""
+        return self._hub.admit()
+
+    def leave(self, client: Client) -> None:
+        """``client``'s connection ended (whatever the way)."""
+        self._hub.leave(client)
+
+    def replay_slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """``async with``: one replay page in memory (at most ``WS_MAX_REPLAYS`` at once, hub.py)."""
+        return self._hub.replays.slot()
 
     def subscribe(self, client: Client) -> ResumePoint | None:
         """Start ``client``'s live feed and say what it already covers; None (and no feed)
@@ -147,6 +163,9 @@ class LiveStream:
             bytes_queued=hub.bytes_queued,
             clients_dropped_queue_full=hub.dropped_queue_full,
             clients_dropped_not_reading=hub.dropped_not_reading,
+            connections=len(hub.admitted),
+            connections_refused=hub.refused_full,
+            replays_waiting=hub.replays.waiting,
             polls=metrics.polls,
             events_polled=metrics.events_polled,
             poll_seconds_total=metrics.poll_seconds_total,

@@ -28,7 +28,7 @@ from ..runtime import Runtime
 from . import protocol
 from .compression import REPLAY_LEVEL, BadCompression, Message, compressed, parse_compression
 from .event_store import PAGE_CHARS, EventRef, EventStore, within_budget
-from .hub import SLOW_CLIENT_CLOSE_CODE
+from .hub import SLOW_CLIENT_CLOSE_CODE, Client
 from .live import LiveStream
 from .poller import ResumePoint
 from .subscription import BadSubscription, Tally, close_reason, count, parse_subscription
@@ -46,40 +46,53 @@ async def websocket_endpoint(websocket: WebSocket, runtime: RuntimeDep, signed_i
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
         return
     await websocket.accept()
-    connection = _Connection(websocket, runtime)
-    params = websocket.query_params
-    raw_after = params.get("after")
-    after: int | None = None
-    if raw_after is not None:
-        try:
-            after = protocol.parse_event_id("after", raw_after)
-        except protocol.BadEventId as error:
-            with contextlib.suppress(Exception):
-                await connection.send(protocol.error(str(error)))
-            await connection.close(POLICY_VIOLATION, "bad after parameter")
-            return
-    try:
-        known = [entity.name for entity in runtime.model.entities]
-        connection.client.subscription = parse_subscription(params.get("entities"), params.get("types"), known)
-        connection.client.compression = parse_compression(params.get("compression"))
-    except (BadSubscription, BadCompression) as error:
+    client = runtime.stream.admit()
+    if client is None:
+        reason = f"server full: {settings.max_clients} connections (WS_MAX_CLIENTS); retry later"
         with contextlib.suppress(Exception):
-            await connection.send(protocol.error(str(error)))
-        await connection.close(POLICY_VIOLATION, close_reason(str(error)))
+            await asyncio.wait_for(websocket.close(code=SLOW_CLIENT_CLOSE_CODE, reason=reason), CLOSE_WAIT_S)
         return
-    await connection.serve(after)
+    try:
+        await _Connection(websocket, runtime, client).start()
+    finally:
+        runtime.stream.leave(client)
 
 
 class _Connection:
-    def __init__(self, websocket: WebSocket, runtime: Runtime):
+    def __init__(self, websocket: WebSocket, runtime: Runtime, client: Client):
         self.websocket = websocket
+        self.runtime = runtime
         self.stream: LiveStream = runtime.stream
         self.store: EventStore = runtime.store
         self.poll_interval_ms = round(runtime.settings.poll_interval_s * 1000)
         self.send_timeout_s = runtime.settings.client_send_timeout_s
         self.heartbeat_s = runtime.settings.heartbeat_s
         self.queue_bytes = runtime.settings.client_queue_bytes
-        self.client = self.stream.new_client()
+        self.client = client
+
+    async def start(self) -> None:
+        """The query parameters, then :meth:`serve`; a bad one closes with 1008 naming it."""
+        params = self.websocket.query_params
+        raw_after = params.get("after")
+        after: int | None = None
+        if raw_after is not None:
+            try:
+                after = protocol.parse_event_id("after", raw_after)
+            except protocol.BadEventId as error:
+                with contextlib.suppress(Exception):
+                    await self.send(protocol.error(str(error)))
+                await self.close(POLICY_VIOLATION, "bad after parameter")
+                return
+        try:
+            known = [entity.name for entity in self.runtime.model.entities]
+            self.client.subscription = parse_subscription(params.get("entities"), params.get("types"), known)
+            self.client.compression = parse_compression(params.get("compression"))
+        except (BadSubscription, BadCompression) as error:
+            with contextlib.suppress(Exception):
+                await self.send(protocol.error(str(error)))
+            await self.close(POLICY_VIOLATION, close_reason(str(error)))
+            return
+        await self.serve(after)
 
     async def send(self, message: Message) -> None:
         """Sends; a send still waiting after ``CLIENT_SEND_TIMEOUT_S`` is flagged by the hub's watchdog."""
@@ -107,7 +120,7 @@ class _Connection:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self.stream.unsubscribe(self.client)
+            self.stream.unsubscribe(self.client)  # no more queueing while it is being closed
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -188,13 +201,16 @@ class _Connection:
                     await self.send(
                         protocol.reset_truncated(after=position, oldest_event_id=oldest, last_event_id=high)
                     )
-                events = await store.by_ids([ref.id for ref in group]) if group else []
                 read_through = page[-1].id if last else group[-1].id
-                messages = protocol.events_messages(
-                    events, min(read_through, point.watermark), replay=True, unsent=unsent if last else None
-                )
-                for message in messages:
-                    await self.send(compressed(message, REPLAY_LEVEL) if self.client.compression else message)
+                async with self.stream.replay_slot():  # the page's events are in memory until sent
+                    events = await store.by_ids([ref.id for ref in group]) if group else []
+                    messages = protocol.events_messages(
+                        events, min(read_through, point.watermark), replay=True, unsent=unsent if last else None
+                    )
+                    del events  # the page is let go before the next one waits for its slot
+                    for message in messages:
+                        await self.send(compressed(message, REPLAY_LEVEL) if self.client.compression else message)
+                    del messages
                 position = read_through
 
     async def _receive(self) -> None:

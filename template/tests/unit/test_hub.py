@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
-from backend.stream.hub import Hub
+from backend.stream.hub import Hub, ReplaySlots
 
 
 def test_a_send_waiting_longer_than_the_timeout_is_flagged_and_only_that_one() -> None:
@@ -47,3 +48,35 @@ def test_heartbeats_go_to_idle_clients_with_nothing_queued_one_reading_per_sweep
     # Before the poller has read the head there is no resume point to give: no heartbeat.
     hub.sweep(lambda: None, now + 100)
     assert list(recent.messages) == []
+
+
+def test_connections_past_the_limit_are_refused_until_one_leaves() -> None:
+    hub = Hub(queue_bytes=1 << 20, max_connections=2)
+    first, second = hub.admit(), hub.admit()
+    assert first is not None and second is not None
+    assert hub.admit() is None and hub.refused_full == 1
+    hub.register(first)
+    hub.leave(first)
+    assert first not in hub.clients
+    assert hub.admit() is not None  # the place it left
+
+
+async def test_replay_slots_let_that_many_pages_in_at_once_and_count_the_others() -> None:
+    slots = ReplaySlots(2)
+    inside, most = 0, 0
+    release = asyncio.Event()
+
+    async def page() -> None:
+        nonlocal inside, most
+        async with slots.slot():
+            inside += 1
+            most = max(most, inside)
+            await release.wait()
+            inside -= 1
+
+    tasks = [asyncio.create_task(page()) for _ in range(5)]
+    await asyncio.sleep(0.05)
+    assert (inside, slots.waiting) == (2, 3)
+    release.set()
+    await asyncio.gather(*tasks)
+    assert most == 2 and slots.waiting == 0
