@@ -6,7 +6,10 @@ its peak RSS is read from /proc/<pid>/status (VmHWM). Scenarios:
 a. a WebSocket client that never reads, plus 1,000 events/s (1 KB rows) for 60 s;
 b. 300 rows of 1 MB inserted in one transaction;
 c. three concurrent full replays (``/ws?after=0``) of the table left by (b);
-d. three concurrent ``GET /api/events?after=...&limit=5000`` starting at the rows of (b).
+d. three concurrent ``GET /api/events?after=...&limit=5000`` starting at the rows of (b);
+e. a fleet of 20 pages on slow links reconnecting at once (each pauses 0.1 s after a message):
+   20 concurrent replays of the last 50 rows of (b) (50 MB each), with the default
+   ``WS_MAX_REPLAYS`` and again with it raised to 20 (no bound).
 
 In each, a normal WebSocket client connected beside must receive every event
 (live in a and b, by the replays in c). Target: peak RSS under 300 MB in each.
@@ -24,10 +27,12 @@ import json
 import os
 import platform
 import re
+import socket
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,8 +85,10 @@ def _head(db: TestDatabase) -> int:
 class Reader:
     """A normal WebSocket client: reads everything, keeps only the event ids."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, pause_s: float = 0.0):
         self.url = url
+        self.pause_s = pause_s
+        """Pause after each message: a client on a slow link, whose replay page stays in memory longer."""
         self.ids: set[int] = set()
         self.hello = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -92,12 +99,21 @@ class Reader:
         return self
 
     async def _run(self) -> None:
-        async with connect(self.url, max_size=None, open_timeout=30) as ws:
+        sock = None
+        if self.pause_s:
+            # A slow link: a small receive window, so what the client has not taken stays in the backend.
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            parts = urllib.parse.urlsplit(self.url)
+            sock.connect((parts.hostname, parts.port))
+        async with connect(self.url, max_size=None, open_timeout=30, sock=sock) as ws:
             async for message in ws:
                 raw = message.encode() if isinstance(message, str) else message
                 if raw.startswith(b'{"type":"hello"'):
                     self.hello.set()
                 self.ids.update(int(found) for found in ID.findall(raw))
+                if self.pause_s:
+                    await asyncio.sleep(self.pause_s)
             self.close_code = ws.close_code
 
     async def wait_for(self, expected: set[int], timeout: float) -> None:
@@ -152,9 +168,9 @@ def _insert_huge_transaction(db: TestDatabase, rows: int, size: int) -> None:
 
 
 async def _scenario(
-    project: Path, db: TestDatabase, name: str, run: object, seconds: float
+    project: Path, db: TestDatabase, name: str, run: object, seconds: float, env: dict[str, str]
 ) -> tuple[float, float, int, int, str]:
-    server = BackendServer(project, db.url, POLL_INTERVAL_MS="100").start()
+    server = BackendServer(project, db.url, POLL_INTERVAL_MS="100", **env).start()
     try:
         pid = server.pid
         reader = Reader(server.ws).start()
@@ -215,6 +231,26 @@ async def three_replays(
             await replay.stop()
 
 
+FLEET = 20
+
+
+async def fleet_of_replays(
+    server: BackendServer, db: TestDatabase, reader: Reader, seconds: float
+) -> tuple[int, int, str]:
+    after = sorted(_event_ids(db, HUGE_AFTER[db.name]))[249]  # the last 50 of the 1 MB rows of scenario b
+    expected = _event_ids(db, after)
+    replays = [Reader(f"{server.ws}?after={after}", pause_s=0.1).start() for _ in range(FLEET)]
+    started = time.monotonic()
+    try:
+        await asyncio.gather(*(replay.wait_for(expected, 600) for replay in replays))
+        fewest = min(len(expected & replay.ids) for replay in replays)
+        took = time.monotonic() - started
+        return len(expected), fewest, f"{FLEET} replays of {len(expected)} events in {took:.0f} s (the fewest shown)"
+    finally:
+        for replay in replays:
+            await replay.stop()
+
+
 async def three_history_requests(
     server: BackendServer, db: TestDatabase, reader: Reader, seconds: float
 ) -> tuple[int, int, str]:
@@ -232,15 +268,22 @@ async def three_history_requests(
     return len(expected), fewest, f"3 answers of {len(expected)} events in {time.monotonic() - started:.0f} s"
 
 
-SCENARIOS = [
-    ("a. never-reading client + 1,000 events/s", never_reading_client),
-    ("b. 300 x 1 MB rows in one transaction", huge_transaction),
-    ("c. 3 concurrent /ws?after=0 replays", three_replays),
-    ("d. 3 concurrent GET /api/events?limit=5000 (the 1 MB rows)", three_history_requests),
+SCENARIOS: list[tuple[str, str, object, dict[str, str]]] = [
+    ("a", "a. never-reading client + 1,000 events/s", never_reading_client, {}),
+    ("b", "b. 300 x 1 MB rows in one transaction", huge_transaction, {}),
+    ("c", "c. 3 concurrent /ws?after=0 replays", three_replays, {}),
+    ("d", "d. 3 concurrent GET /api/events?limit=5000 (the 1 MB rows)", three_history_requests, {}),
+    ("e", f"e. {FLEET} concurrent replays of 50 x 1 MB (WS_MAX_REPLAYS 4, the default)", fleet_of_replays, {}),
+    (
+        "e",
+        f"e. {FLEET} concurrent replays of 50 x 1 MB, WS_MAX_REPLAYS {FLEET} (no bound)",
+        fleet_of_replays,
+        {"WS_MAX_REPLAYS": str(FLEET)},
+    ),
 ]
 
 
-async def run_database(dialect: str, project: Path, workdir: Path, seconds: float) -> list[Outcome]:
+async def run_database(dialect: str, project: Path, workdir: Path, seconds: float, wanted: set[str]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     with temporary_database(dialect, workdir) as db:
         migrated = run_in_project(
@@ -249,8 +292,10 @@ async def run_database(dialect: str, project: Path, workdir: Path, seconds: floa
         assert migrated.returncode == 0, migrated.stderr
         if dialect in ("mysql", "mariadb"):
             db.execute("ALTER TABLE orders MODIFY comment LONGTEXT")  # TEXT holds 64 KB there
-        for name, run in SCENARIOS:
-            baseline, peak, expected, received, note = await _scenario(project, db, name, run, seconds)
+        for letter, name, run, env in SCENARIOS:
+            if letter not in wanted:
+                continue
+            baseline, peak, expected, received, note = await _scenario(project, db, name, run, seconds, env)
             outcome = Outcome(dialect, name, baseline, peak, expected, received, note)
             print(render_row(outcome), flush=True)
             outcomes.append(outcome)
@@ -287,14 +332,18 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--databases", default="postgresql,mariadb,sqlite")
+    parser.add_argument("--scenarios", default="abcde", help="letters of the scenarios to run (c to e need b)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
+    wanted = set(args.scenarios)
+    if wanted & set("cde") and "b" not in wanted:
+        parser.error("scenarios c, d and e read the rows scenario b writes: add b")
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         project = generate(snapshot_template(workdir / "template"), workdir / "project", TPCH)
         for dialect in args.databases.split(","):
-            outcomes += await run_database(dialect, project, workdir, args.seconds)
+            outcomes += await run_database(dialect, project, workdir, args.seconds, wanted)
     table = render(outcomes, args.seconds)
     print(table)
     if not args.no_write:
