@@ -22,7 +22,8 @@ export function describeStatus(status: Status, nowMs: number): string {
       return "Offline";
     case "reconnecting": {
       const seconds = Math.max(0, Math.ceil((status.retryAt - nowMs) / 1000));
-      return seconds > 0 ? `Reconnecting in ${seconds} s (try ${status.attempt})` : `Reconnecting (try ${status.attempt})…`;
+      const when = seconds > 0 ? `Reconnecting in ${seconds} s (try ${status.attempt})` : `Reconnecting (try ${status.attempt})…`;
+      return status.reason ? `${when}: ${status.reason}` : when;
     }
   }
 }

@@ -342,12 +342,19 @@ export class RealtimeClient {
     current.onerror = () => {
       // A close event follows: the reconnect is scheduled there.
     };
-    current.onclose = () => {
+    current.onclose = (event: CloseEvent) => {
       if (!this.running || this.socket !== current) return;
       this.socket = null;
       const delay = backoffDelay(this.attempt, this.random);
       this.attempt += 1;
-      this.setStatus({ state: "reconnecting", attempt: this.attempt, retryAt: Date.now() + delay });
+      // The server says why it closed (1013 "server full", "too slow", ...): the part before the advice.
+      const reason = (event.reason ?? "").split(";")[0]?.trim();
+      this.setStatus({
+        state: "reconnecting",
+        attempt: this.attempt,
+        retryAt: Date.now() + delay,
+        ...(reason ? { reason } : {}),
+      });
       this.retryTimer = setTimeout(() => this.connect(), delay);
     };
   }

@@ -132,5 +132,6 @@ export type ConnectionStatus =
   /** Connected, but the server is still waiting for the database: what is shown stays. */
   | { state: "starting"; message: string }
   | { state: "live" }
-  | { state: "reconnecting"; attempt: number; retryAt: number }
+  /** `reason`: what the server said when it closed the connection (e.g. "server full: …"), if it said anything. */
+  | { state: "reconnecting"; attempt: number; retryAt: number; reason?: string }
   | { state: "offline" };

@@ -19,4 +19,10 @@ describe("the connection status", () => {
       "Offline",
     ]);
   });
+
+  it("says why the server closed the connection, when it said", () => {
+    const now = 1_000_000;
+    const status = { state: "reconnecting", attempt: 1, retryAt: now + 900, reason: "server full: 3 connections (WS_MAX_CLIENTS)" } as const;
+    expect(describeStatus(status, now)).toBe("Reconnecting in 1 s (try 1): server full: 3 connections (WS_MAX_CLIENTS)");
+  });
 });

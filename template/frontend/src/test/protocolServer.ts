@@ -160,6 +160,11 @@ export class ProtocolServer {
     this.message(this.latest, { type: "reset", reason, message: `test reset: ${reason}`, last_event_id: this.lastEventId });
   }
 
+  /** Closes every connection with a close frame, as the backend does (e.g. 1013 "server full"). */
+  closeAll(code: number, reason: string): void {
+    for (const { socket } of this.connections) socket.close(code, reason);
+  }
+
   dropAll(): void {
     for (const { socket } of this.connections) socket.terminate();
   }

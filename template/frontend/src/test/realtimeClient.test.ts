@@ -178,6 +178,19 @@ describe("the realtime client", () => {
     expect(client.getSnapshot().data.received).toBe(6);
   });
 
+  it("says why the server closed it while it waits to reconnect, then resumes", async () => {
+    const client = connect();
+    await live(client);
+    server.send([orderEvent(1)], 1);
+    await vi.waitFor(() => expect(rows(client)).toEqual([1]), WAIT);
+    server.closeAll(1013, "server full: 3 connections (WS_MAX_CLIENTS); retry later");
+    await vi.waitFor(() => expect(state(client)).toBe("reconnecting"), WAIT);
+    const status = client.getSnapshot().status;
+    expect(status.state === "reconnecting" && status.reason).toBe("server full: 3 connections (WS_MAX_CLIENTS)");
+    await vi.waitFor(() => expect(server.connections[1]?.url).toBe("/ws?after=1&compression=deflate"), WAIT);
+    await live(client);
+  });
+
   it("starts over on a reset: rows dropped, reconnect without a resume point, history again", async () => {
     const client = connect();
     await live(client);
