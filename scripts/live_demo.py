@@ -14,6 +14,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,6 +60,14 @@ def build_frontend() -> None:
     step("Building the frontend (npm ci, vite build)")
     run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], DEMO / "frontend")
     run([npm, "run", "build", "--silent"], DEMO / "frontend")
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            sys.exit(f"demo: port {port} is not free ({error.strerror}); choose another: make demo PORT=9000")
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -127,9 +136,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--rate", type=float, default=20.0, help="simulated records per second")
     args = parser.parse_args()
-    generate()
-    migrate()
-    build_frontend()
+    check_port_free(args.port)  # before a minute of setup, not after it
+    try:
+        generate()
+        migrate()
+        build_frontend()
+    except KeyboardInterrupt:
+        # subprocess.run has stopped the step's command; demo/ is regenerated on the next run.
+        print("\ndemo: stopped during setup; run it again to start over", file=sys.stderr, flush=True)
+        sys.exit(130)
     serve(args.port, args.rate)
 
 

@@ -207,7 +207,7 @@ def test_sqlite_refuses_a_schema_qualified_table(staging_project: Path, tmp_path
     with temporary_database("sqlite", tmp_path) as database:
         refusal = (
             f"error: {SCHEMA}.orders: SQLite has no schemas (entity StagingOrder; an attached database is not "
-            "supported); fix: name the table without a schema in the entity YAML and run copier update"
+            "supported); fix: name the table without a schema in the entity YAML and run python scripts/update.py"
         )
         code, out, err = migrate(staging_project, database, "--create-entity-tables")
         assert code == 1 and out == ""
@@ -314,7 +314,8 @@ def test_columns_spelled_as_the_fields_under_snake_case_are_refused_naming_what_
              "placedAt": "placed_at"}  # fmt: skip
     assert err.splitlines()[:-1] == [
         f'error: StagingOrder.{field}: camel_orders has no column "{snake[field]}" but has {field} (spelled as the '
-        "field): set column_names: as_written for this entity in dashboard.yaml, run copier update, then migrate"
+        "field): set column_names: as_written for this entity in dashboard.yaml, run python scripts/update.py, "
+        "then migrate"
         for field in CAMEL_FIELDS
     ]
     assert database.table_names() == {"camel_orders"}  # nothing created, no trigger, no db_events
@@ -333,8 +334,8 @@ def test_columns_folded_to_lower_case(staging_project: Path, server_db: TestData
         assert code == 1 and out == ""
         assert err.splitlines()[:-1] == [
             f'error: StagingOrder.{field}: {SCHEMA}.orders has no column "{field}" but has {field.lower()} (folded '
-            "to lower case): set column_names: lower_case for this entity in dashboard.yaml, run copier update, "
-            "then migrate"
+            "to lower case): set column_names: lower_case for this entity in dashboard.yaml, "
+            "run python scripts/update.py, then migrate"
             for field in CAMEL_FIELDS
         ]
         assert database.table_names() == set() and database.trigger_names() == set()

@@ -54,7 +54,8 @@ def test_live_types_the_triggers_cannot_capture_are_refused_one_line_each(
         lines = err.splitlines()
         assert (
             f"error: readings.amount: model type integer cannot be captured from live type {declared}; fix: change "
-            f"the field's type to String in the entity YAML and run copier update, or change the column to {bigint}"
+            "the field's type to String in the entity YAML and run python scripts/update.py, "
+            f"or change the column to {bigint}"
         ) in lines
         assert any(line.startswith("error: readings.ratio: model type float cannot be captured") for line in lines)
         expected = {"amount", "ratio"}
@@ -84,7 +85,8 @@ def test_a_column_spelled_in_another_case(loose_project: Path, database: TestDat
         assert code == 1
         assert err.splitlines()[0] == (
             "error: readings.amount: no such column, but the table has Amount (postgresql names are "
-            "case-sensitive); fix: spell the field as the table does in the entity YAML and run copier update"
+            "case-sensitive); fix: spell the field as the table does in the entity YAML and run "
+            "python scripts/update.py"
         )
         return
     assert code == 0, err
@@ -117,7 +119,7 @@ def test_a_type_changed_in_the_yaml_is_checked_against_the_live_column(
     text_type = {"postgresql": "text", "sqlite": "TEXT"}.get(database.dialect, "text")
     string_wanted = "TEXT"
     integer_wanted = "INTEGER" if database.dialect == "sqlite" else "BIGINT"
-    fix = "in the entity YAML and run copier update, or change the column to"
+    fix = "in the entity YAML and run python scripts/update.py, or change the column to"
     assert err.splitlines() == [
         f"error: readings.label: model type integer cannot be captured from live type {text_type}; fix: change "
         f"the field's type to String {fix} {integer_wanted}",

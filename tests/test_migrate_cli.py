@@ -119,7 +119,7 @@ def test_a_column_missing_from_a_table_is_caught_before_installing(tpch_project:
         add = f"ALTER TABLE {database.quote('products')} ADD COLUMN {database.quote('brand')} {sql_type}"
         assert lines[0] == (
             f"error: products.brand: no such column (model type string); fix: {add}; "
-            "or remove the field from the entity YAML and run copier update"
+            "or remove the field from the entity YAML and run python scripts/update.py"
         )
 
 

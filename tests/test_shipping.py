@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -220,6 +221,45 @@ def test_demo_command_serves_live_rows_and_stops_cleanly() -> None:
     # Nothing it started is left running.
     leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True, check=False)
     assert leftovers.stdout.strip() == "", leftovers.stdout
+
+
+def test_demo_stopped_during_setup_says_so_in_one_line() -> None:
+    """A newcomer's Ctrl-C while the demo is still generating: no traceback, exit 130."""
+    demo = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "live_demo.py"), "--port", str(free_port())],
+        cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        lines = []
+        for line in demo.stdout:
+            lines.append(line)
+            if line.startswith("==> Generating"):
+                break
+        time.sleep(0.5)  # copier is at work
+        os.killpg(demo.pid, signal.SIGINT)
+        output = "".join(lines) + demo.communicate(timeout=60)[0]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 130, output
+    assert "demo: stopped during setup; run it again to start over" in output
+    assert "Traceback" not in output, output
+
+
+def test_demo_on_a_busy_port_says_so_before_any_setup() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "live_demo.py"), "--port", str(port)],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"demo: port {port} is not free (") and result.stderr.count("\n") == 1
+    assert "==>" not in result.stdout
 
 
 def _pins(text: str, names: tuple[str, ...]) -> dict[str, str]:

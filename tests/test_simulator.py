@@ -189,7 +189,10 @@ def test_a_second_sigterm_cancels_a_write_that_waits_on_a_lock(tpch_project: Pat
                     raise AssertionError("still running 15 s after the second SIGTERM") from None
                 blocker.execute("ROLLBACK")
             assert simulator.returncode == 130, (output, errors)
-            assert errors == "simulate: stopped during a write; its transaction was rolled back\n", errors
+            assert errors == (
+                "simulate: stopping after the record being written (again to cancel it)\n"
+                "simulate: stopped during a write; its transaction was rolled back\n"
+            ), errors
             assert "simulate: " in output
             # Nothing of the simulator's is left on the server (its session ends when it notices the
             # client gone), and the cancelled record left nothing behind.

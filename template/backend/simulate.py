@@ -457,6 +457,9 @@ async def run(url: str, rate: float, duration: float, seed: int | None, records:
     def on_signal() -> None:
         if stop.is_set() and writing is not None:
             writing.cancel()
+        elif not stop.is_set():
+            # Said at once: a write that waits on a lock would otherwise look like a frozen process.
+            print("simulate: stopping after the record being written (again to cancel it)", file=sys.stderr, flush=True)
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -264,7 +264,8 @@ async def run(target: DatabaseTarget, model: Model, *, drop: bool, entity_tables
     if drop:
         return f"removed change capture from {target.display} (db_events, {len(cleanup)} triggers and functions)"
     triggers = sum(len(entity.triggers) for entity in model.entities)
-    cleaned = f"; dropped {len(cleanup)} left over from removed entities or events" if cleanup else ""
+    left_over = ", ".join(statement.source.removeprefix("cleanup of ") for statement in cleanup)
+    cleaned = f"; dropped {len(cleanup)} left over from removed entities or events: {left_over}" if cleanup else ""
     cleaned += "; removed the NOTIFY trigger (install it with --notify)" if notify_removal else ""
     return "\n".join(
         [f"installed change capture on {target.display} ({len(model.entities)} entities, {triggers} triggers{cleaned})",

@@ -120,7 +120,8 @@ def model_mismatches(
         if entity.schema and sql.family == "sqlite":
             problems.append(
                 f"{entity.qualified_table}: SQLite has no schemas (entity {entity.name}; an attached database "
-                "is not supported); fix: name the table without a schema in the entity YAML and run copier update"
+                "is not supported); fix: name the table without a schema in the entity YAML and run "
+                "python scripts/update.py"
             )
             continue
         live = tables.get(table_key(entity, current))
@@ -172,7 +173,7 @@ def _model_name_clashes(entity: Entity, sql: SqlDialect) -> list[str]:
         if other != column.sql:
             problems.append(
                 f"{entity.qualified_table}.{column.sql}: the model also has {other}, and {sql.name} column names "
-                "ignore case; fix: rename one of the fields in the entity YAML and run copier update"
+                "ignore case; fix: rename one of the fields in the entity YAML and run python scripts/update.py"
             )
     return problems
 
@@ -202,13 +203,13 @@ def _column_problem(entity: Entity, column: Column, live: dict[str, LiveColumn],
             return (
                 f'{entity.name}.{column.name}: {entity.qualified_table} has no column "{column.sql}" but has '
                 f"{name} ({SPELLINGS[style]}): set column_names: {style} for this entity in dashboard.yaml, "
-                "run copier update, then migrate"
+                "run python scripts/update.py, then migrate"
             )
         if same_but_case:
             spelled_as = ", ".join(same_but_case)
             return (
                 f"{where}: no such column, but the table has {spelled_as} ({sql.name} names are case-sensitive); "
-                f"fix: spell the field as the table does in the entity YAML and run copier update"
+                f"fix: spell the field as the table does in the entity YAML and run python scripts/update.py"
             )
         add = (
             f"ALTER TABLE {sql.table(entity.schema, entity.table)} ADD COLUMN {sql.quote(column.sql)} "
@@ -216,21 +217,21 @@ def _column_problem(entity: Entity, column: Column, live: dict[str, LiveColumn],
         )
         return (
             f"{where}: no such column (model type {column.type}); fix: {add}; "
-            "or remove the field from the entity YAML and run copier update"
+            "or remove the field from the entity YAML and run python scripts/update.py"
         )
     if same_but_case:
         spelled_as = ", ".join([found.name, *same_but_case])
         return (
             f"{where}: the table has columns {spelled_as} that differ only in case (model type {column.type}); "
-            "fix: rename all but one of them, or remove the field from the entity YAML and run copier update"
+            "fix: rename all but one of them, or remove the field from the entity YAML and run python scripts/update.py"
         )
     if found.family in ACCEPTED_FAMILIES[column.type]:
         return None
     yaml_type = _YAML_TYPE_FOR.get(found.family)
     change = (
-        f"change the field's type to {yaml_type} in the entity YAML and run copier update"
+        f"change the field's type to {yaml_type} in the entity YAML and run python scripts/update.py"
         if yaml_type
-        else "remove the field from the entity YAML and run copier update (no model type reads this column)"
+        else "remove the field from the entity YAML and run python scripts/update.py (no model type reads this column)"
     )
     wanted = sql.model_column_type(column.type, column.length)
     return (
