@@ -61,7 +61,7 @@ async def rows(
             return _error(400, f"limit={shown!r} is not a number of rows from 1 to {MAX_LIMIT}")
         count = int(limit)
     try:
-        after = None if after_key is None else parse_key(key, after_key)
+        after = None if after_key is None else parse_key(key, after_key, runtime.db.sql.family)
     except BadKey as error:
         return _error(400, str(error))
     point = runtime.stream.resume_point()
