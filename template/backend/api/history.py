@@ -35,8 +35,9 @@ from ..stream.history import (
 from ..stream.subscription import Subscription
 from .dependencies import RuntimeDep, require_sign_in
 from .event_filter import event_filter
+from .problems import problems
 
-router = APIRouter(dependencies=[Depends(require_sign_in)])
+router = APIRouter(dependencies=[Depends(require_sign_in)], responses=problems(401))
 
 MAX_TEXT_CHARS = 200
 """``q`` is matched by a scan of the range: a bounded needle keeps each comparison cheap."""
@@ -250,7 +251,7 @@ def bucket_seconds(span: timedelta) -> int:
     return math.ceil(seconds / 86400 / MAX_BUCKETS) * 86400
 
 
-@router.get("/api/events/histogram")
+@router.get("/api/events/histogram", responses=problems(422, 503))
 async def histogram(
     runtime: RuntimeDep,
     since: Annotated[str | None, Query(description="ISO 8601 or -15m; absent: the oldest retained event")] = None,
@@ -300,7 +301,7 @@ async def histogram(
 # -- what is kept --------------------------------------------------------------------------
 
 
-@router.get("/api/history")
+@router.get("/api/history", responses=problems(503))
 async def history_info(runtime: RuntimeDep) -> dict[str, Any]:
     """Retention and the oldest and newest retained events, so a range older than what is kept can say so."""
     store = HistoryStore(runtime.db)
