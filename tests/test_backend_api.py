@@ -153,6 +153,31 @@ async def test_websocket_origin_and_cors(tpch_project: Path, sqlite_db: TestData
         assert "access-control-allow-origin" not in headers
 
 
+def test_the_openapi_description_declares_the_errors_answered(tpch_project: Path, sqlite_db: TestDatabase) -> None:
+    """A client generated from /openapi.json (or a schema fuzzer) is told the statuses and shapes answered:
+    the endpoints' own 422 say a sentence (FastAPI would describe a list), /metrics is text."""
+    with BackendServer(tpch_project, sqlite_db.url) as server:
+        _, spec, _ = get(server, "/openapi.json")
+        problem = spec["components"]["schemas"]["Problem"]["properties"]["detail"]["anyOf"]
+        assert {"type": "string"} in problem and any(kind.get("type") == "array" for kind in problem)
+        for path, operation, status in [
+            ("/api/events?since=yesterday", "/api/events", 422),
+            ("/api/events?limit=0", "/api/events", 422),  # FastAPI's own check: the list
+            ("/api/events/histogram?since=-1h&until=-2h", "/api/events/histogram", 422),
+            ("/api/rows/Nope", "/api/rows/{entity}", 404),
+            ("/api/rows/Order?limit=0", "/api/rows/{entity}", 400),
+        ]:
+            answered, body, headers = get(server, path)
+            assert answered == status and headers["content-type"] == "application/json", (path, body)
+            declared = spec["paths"][operation]["get"]["responses"][str(status)]["content"]["application/json"]
+            assert declared["schema"] == {"$ref": "#/components/schemas/Problem"}, (path, declared)
+            assert isinstance(body["detail"], (str, list)) and set(body) == {"detail"}, body
+        for operation in ("/api/events", "/api/events/histogram", "/api/history", "/api/rows/{entity}"):
+            assert "503" in spec["paths"][operation]["get"]["responses"], operation
+        assert list(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
+        assert get(server, "/metrics")[2]["content-type"].startswith("text/plain")
+
+
 async def test_malformed_client_messages_are_ignored(tpch_project: Path, sqlite_db: TestDatabase) -> None:
     with BackendServer(tpch_project, sqlite_db.url) as server:
         client = await StreamClient(server.ws).start()

@@ -7,6 +7,7 @@ out itself: equal instants and instants out of id order, so paging by
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.parse
 from collections.abc import Iterator
@@ -227,6 +228,28 @@ def test_history_api(tpch_project: Path, stream_db: TestDatabase) -> None:
         assert "cursor" in _error(server, cursor="not-a-cursor")
         assert "cursor" in _error(server, cursor=first["older"][:-3] + "AAA")
         assert "after/before" in _error(server, after=1, since="-1h")
+        # Times past what a datetime holds in UTC (an offset carries 0001-01-01 before year 1), a NUL
+        # (PostgreSQL refuses it in a parameter) and a forged cursor time past 9999: the same 422
+        # on every database, not "database unavailable" (503) nor a traceback (500).
+        for params in (
+            {"since": "-999999d"},
+            {"until": "-999999d"},
+            {"since": "0001-01-01T00:00:00+01:00"},
+            {"until": "9999-12-31T23:59:59-05:00"},
+            {"until": "9999-12-31T23:59:59.999999"},
+        ):
+            for path in ("/api/events", "/api/events/histogram"):
+                status, body, _ = get(server, _query(path, **params))
+                detail = str(body["detail"]) if isinstance(body, dict) else body
+                assert status == 422 and f"{next(iter(params))}=" in detail and "out of range" in detail, (path, body)
+        assert "NUL" in _error(server, q="a\x00b")
+        for forged in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"):
+            cursor = base64.urlsafe_b64encode(f"o|{forged}|5".encode()).decode().rstrip("=")
+            assert "cursor" in _error(server, cursor=cursor)
+        # A year before 1000 keeps its four digits (SQLite compares the text: "999-" sorts after "2026-").
+        assert ids(since="0999-01-01") == by_time
+        _, body, _ = get(server, _query("/api/events", since="0999-01-01", until="9999-12-31T23:59:59.999"))
+        assert (body["since"], body["until"]) == ("0999-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999000Z")
 
         # -- histogram: counted per minute bucket and entity, over the range
         status, hist, _ = get(server, _query("/api/events/histogram", since=_iso(since), until=_iso(until)))

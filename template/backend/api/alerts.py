@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from .dependencies import RuntimeDep, require_sign_in
+from .problems import problems
 
-router = APIRouter(dependencies=[Depends(require_sign_in)])
+router = APIRouter(dependencies=[Depends(require_sign_in)], responses=problems(401))
 
 
 @router.get("/api/alerts")

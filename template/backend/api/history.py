@@ -35,8 +35,9 @@ from ..stream.history import (
 from ..stream.subscription import Subscription
 from .dependencies import RuntimeDep, require_sign_in
 from .event_filter import event_filter
+from .problems import problems
 
-router = APIRouter(dependencies=[Depends(require_sign_in)])
+router = APIRouter(dependencies=[Depends(require_sign_in)], responses=problems(401))
 
 MAX_TEXT_CHARS = 200
 """``q`` is matched by a scan of the range: a bounded needle keeps each comparison cheap."""
@@ -49,6 +50,10 @@ _RELATIVE = re.compile(r"-(\d{1,6})([smhd])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SQLITE_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 _MAX_TIME_CHARS = 64
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+"""The times a range may name: what Python's datetime holds in UTC, with room for SQLite's millisecond ceiling."""
+_RANGE_TEXT = "times from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
 
 
 def _unprocessable(detail: str) -> HTTPException:
@@ -63,13 +68,18 @@ def _shown(raw: str) -> str:
 class TimeBound:
     """A ``since`` / ``until`` value: absolute, or an offset back from the database's now."""
 
+    name: str
+    raw: str
     absolute: datetime | None
     back: timedelta | None
 
     def resolve(self, now: datetime | None) -> datetime:
+        """The absolute time; a 422 when an offset reaches before year 1 (``-999999d``)."""
         if self.absolute is not None:
             return self.absolute
         assert now is not None and self.back is not None
+        if now - EARLIEST < self.back:
+            raise _unprocessable(f"{self.name}={_shown(self.raw)} is out of range: {_RANGE_TEXT}")
         return now - self.back
 
 
@@ -79,7 +89,7 @@ def parse_time(name: str, raw: str | None) -> TimeBound | None:
         return None
     relative = _RELATIVE.fullmatch(raw)
     if relative:
-        return TimeBound(None, timedelta(seconds=int(relative[1]) * _UNIT_S[relative[2]]))
+        return TimeBound(name, raw, None, timedelta(seconds=int(relative[1]) * _UNIT_S[relative[2]]))
     try:
         if len(raw) > _MAX_TIME_CHARS:
             raise ValueError(raw)
@@ -89,7 +99,14 @@ def parse_time(name: str, raw: str | None) -> TimeBound | None:
             f"{name}={_shown(raw)} is not a time: ISO 8601 (e.g. 2026-11-27T03:00:00Z; no offset means UTC) "
             "or relative to the database's clock (-15m, -1h, -7d)"
         ) from None
-    return TimeBound(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC), None)
+    try:
+        # An offset can carry a time past either end in UTC (0001-01-01T00:00+01:00): OverflowError.
+        utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise _unprocessable(f"{name}={_shown(raw)} is out of range: {_RANGE_TEXT}")
+    return TimeBound(name, raw, utc, None)
 
 
 def parse_text(raw: str | None) -> str | None:
@@ -97,6 +114,10 @@ def parse_text(raw: str | None) -> str | None:
         return None
     if not 1 <= len(raw) <= MAX_TEXT_CHARS:
         raise _unprocessable(f"q: the text filter takes 1 to {MAX_TEXT_CHARS} characters (got {len(raw)})")
+    if "\x00" in raw:
+        # JSON text never holds a raw NUL (it is written \u0000), and PostgreSQL refuses one in a
+        # text parameter: the same 422 on every database rather than an error from one of them.
+        raise _unprocessable("q: the text filter cannot contain a NUL character (JSON text writes it \\u0000)")
     return raw
 
 
@@ -116,7 +137,7 @@ def cursor_position(family: str, raw: str) -> tuple[Order, Position]:
                 raise protocol.BadCursor("cursor: not a cursor from an answer's older or newer")
             return ("desc" if order == "desc" else "asc"), Position(at, event_id)
         moment = aware_time(at)
-    except (protocol.BadCursor, ValueError) as error:
+    except (protocol.BadCursor, ValueError, OverflowError) as error:  # Overflow: a time past 9999 in UTC
         message = str(error) if isinstance(error, protocol.BadCursor) else "cursor: not a cursor from an answer"
         raise _unprocessable(message) from None
     return ("desc" if order == "desc" else "asc"), Position(native_time(family, moment), event_id)
@@ -185,6 +206,8 @@ async def history_page(
         refs = await store.page(filters, position, direction, limit)
         pages = runtime.store.read(refs)
         first: list[Event] = await anext(pages, [])  # before the 200: an outage answers 503
+    except HTTPException:
+        raise  # a bad value found while resolving the range (-999999d): its 422
     except Exception as error:  # an outage answers 503, not a traceback
         raise HTTPException(status_code=503, detail="database unavailable") from error
     older, newer = _cursors(family, refs, direction, full=len(refs) == limit)
@@ -228,7 +251,7 @@ def bucket_seconds(span: timedelta) -> int:
     return math.ceil(seconds / 86400 / MAX_BUCKETS) * 86400
 
 
-@router.get("/api/events/histogram")
+@router.get("/api/events/histogram", responses=problems(422, 503))
 async def histogram(
     runtime: RuntimeDep,
     since: Annotated[str | None, Query(description="ISO 8601 or -15m; absent: the oldest retained event")] = None,
@@ -278,7 +301,7 @@ async def histogram(
 # -- what is kept --------------------------------------------------------------------------
 
 
-@router.get("/api/history")
+@router.get("/api/history", responses=problems(503))
 async def history_info(runtime: RuntimeDep) -> dict[str, Any]:
     """Retention and the oldest and newest retained events, so a range older than what is kept can say so."""
     store = HistoryStore(runtime.db)

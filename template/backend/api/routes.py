@@ -17,8 +17,9 @@ from .frontend import source_version
 from .history import HISTORY_PARAMETERS, history_page
 from .history import router as history_router
 from .metrics import CONTENT_TYPE, render_metrics
+from .problems import problems
 
-router = APIRouter(dependencies=[Depends(require_sign_in)])
+router = APIRouter(dependencies=[Depends(require_sign_in)], responses=problems(401))
 """Everything that needs the token."""
 router.include_router(history_router)
 public_router = APIRouter()
@@ -88,7 +89,7 @@ def _event_id(name: str, raw: str | None) -> int | None:
         raise HTTPException(status_code=422, detail=str(error)) from None
 
 
-@router.get("/api/events")
+@router.get("/api/events", responses=problems(422, 503))
 async def events(
     runtime: RuntimeDep,
     after: Annotated[str | None, Query(description="events with a larger id, oldest first")] = None,
@@ -154,7 +155,7 @@ async def _prepend(first: list[Event], rest: AsyncIterator[list[Event]]) -> Asyn
         yield page
 
 
-@public_router.get("/health")
+@public_router.get("/health", responses={503: {"description": "the poller does not reach the database"}})
 def health(runtime: RuntimeDep, signed_in: SignedIn) -> JSONResponse:
     """200 while the poller reaches the database; 503 otherwise. Details need the token."""
     status = runtime.stream.status()
@@ -177,6 +178,10 @@ def health(runtime: RuntimeDep, signed_in: SignedIn) -> JSONResponse:
     return JSONResponse(body, status_code=200 if up else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,  # no JSON 200 in the description: Prometheus text
+    responses={200: {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def metrics(runtime: RuntimeDep) -> Response:
     return Response(render_metrics(runtime.metrics), media_type=CONTENT_TYPE)

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from ..db.database import describe_error
 from ..stream.snapshot import MAX_LIMIT, BadKey, RowReader, RowsPage, key_column, parse_key, row_payloads
 from .dependencies import RuntimeDep, require_sign_in
+from .problems import problems
 
-router = APIRouter(dependencies=[Depends(require_sign_in)])
+router = APIRouter(dependencies=[Depends(require_sign_in)], responses=problems(401))
 
 
 def _error(status: int, detail: str) -> JSONResponse:
@@ -34,7 +35,7 @@ def _body(entity: str, key: str, page: RowsPage) -> Iterator[str]:
     yield "]}"
 
 
-@router.get("/api/rows/{entity}")
+@router.get("/api/rows/{entity}", responses=problems(400, 404, 422, 503))
 async def rows(
     runtime: RuntimeDep,
     entity: Annotated[str, Path(max_length=200)],
@@ -61,7 +62,7 @@ async def rows(
             return _error(400, f"limit={shown!r} is not a number of rows from 1 to {MAX_LIMIT}")
         count = int(limit)
     try:
-        after = None if after_key is None else parse_key(key, after_key)
+        after = None if after_key is None else parse_key(key, after_key, runtime.db.sql.family)
     except BadKey as error:
         return _error(400, str(error))
     point = runtime.stream.resume_point()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .dependencies import RuntimeDep, SignedIn
+from .problems import problems
 from .security import (
     LOGIN_PATH,
     SESSION_COOKIE,
@@ -41,7 +42,7 @@ def login_page(request: Request, runtime: RuntimeDep) -> Response:
     return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
-@router.get(SESSION_PATH)
+@router.get(SESSION_PATH, responses=problems(401))
 def session(runtime: RuntimeDep, signed_in: SignedIn) -> JSONResponse:
     """200 with ``{"required": bool}`` when signed in (or when no token is needed), else 401."""
     settings = runtime.settings
@@ -75,7 +76,14 @@ async def _submitted_token(request: Request) -> str | None:
     return values[0] if values else None
 
 
-@router.post(SESSION_PATH)
+@router.post(
+    SESSION_PATH,
+    status_code=204,
+    responses={
+        303: {"description": "the login form: to the page, or back to the login page when the token is wrong"},
+        **problems(401),
+    },
+)
 async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
     """The login form (form-encoded: redirects) or a script (JSON ``{"token": ...}``: 204 / 401) signs in."""
     expected = token_bytes(runtime.settings)

@@ -96,7 +96,9 @@ def native_time(family: str, moment: datetime) -> DbTime:
     if family == "mysql":
         return utc.replace(tzinfo=None)
     ceiling = utc + timedelta(microseconds=-utc.microsecond % 1000)
-    return ceiling.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ceiling.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: %Y drops the leading zeros of years before 1000 ("999-..."),
+    # which would compare as text after "2026-...".
+    return ceiling.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def aware_time(value: object) -> datetime:
@@ -109,7 +111,7 @@ def aware_time(value: object) -> datetime:
 
 def time_text(value: datetime) -> str:
     """An aware time as ISO 8601 UTC with microseconds (the resolved range in answers)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # years < 1000: 0999
 
 
 class HistoryStore:

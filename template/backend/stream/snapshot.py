@@ -69,8 +69,12 @@ class BadKey(ValueError):
 _INT64 = 2**63
 
 
-def parse_key(column: Column, raw: str) -> Any:
-    """``raw`` as a value of the key column (integers and floats by their type, the rest as text)."""
+def parse_key(column: Column, raw: str, family: str) -> Any:
+    """``raw`` as a value of the key column (integers and floats by their type, the rest as text).
+
+    ``family`` is the database's (``postgresql``, ``mysql``, ``sqlite``): PostgreSQL's text
+    holds no NUL character, and refuses one in a parameter.
+    """
     shown = raw if len(raw) <= 40 else raw[:40] + "…"
     if column.type == "integer":
         digits = raw[1:] if raw.startswith("-") else raw
@@ -87,6 +91,8 @@ def parse_key(column: Column, raw: str) -> Any:
         return value
     if len(raw) > 10_000:
         raise BadKey(f"after_key is {len(raw)} characters long (at most 10000)")
+    if family == "postgresql" and "\x00" in raw:
+        raise BadKey(f"after_key={shown!r} contains a NUL character, which no PostgreSQL text holds")
     return raw
 
 
