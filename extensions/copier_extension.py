@@ -64,7 +64,7 @@ else:
     Dialect = str
 
 
-def _user_error(error: Exception) -> UserMessageError:
+def _user_error(error: Exception | str) -> UserMessageError:
     return UserMessageError(f"dashboard-template: {error}")
 
 
@@ -78,10 +78,15 @@ def entity_snapshot(entities_dir: str, dst_path: PurePath | str) -> str:
     problem = _answers.answer_problem("entities_dir", entities_dir)
     if problem:
         raise _answer_error("entities_dir", entities_dir, problem)
+    folder: Path | None = None
     try:
         folder = _loader.resolve_entities_dir(str(entities_dir), Path(str(dst_path)))
         model = _loader.load_project(folder)
     except _errors.ModelError as error:
+        relative = not Path(str(entities_dir).strip()).expanduser().is_absolute()
+        if folder is not None and not folder.exists() and relative:
+            # `--data entities_dir=examples/x` is read from the new project's folder, not the current one.
+            raise _user_error(f"{error} (a relative entities_dir is read from the project's folder)") from None
         raise _user_error(error) from None
     _report_skipped(model, str(dst_path))
     return json.dumps(model.to_snapshot(), ensure_ascii=False)

@@ -297,6 +297,7 @@ def test_copier_copy_stops_with_one_line_and_writes_nothing(template_repo: Path,
         ("poll_interval_ms=fast", "whole number"),
         ("project_name=   ", "non-empty"),
         ("entities_dir=/definitely/not/here", "does not exist"),
+        ("entities_dir=examples/tpch", "does not exist (a relative entities_dir is read from the project's folder)"),
     ],
 )
 def test_wrong_answers_give_one_clear_error(template_repo: Path, tmp_path: Path, answer: str, fragment: str) -> None:

@@ -114,6 +114,9 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
 
 def _app_from_environment() -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # The driver layer says "Connected to database" at INFO for every pool it opens, even one that
+    # fails its first query: beside our own warning, that reads as if the database were reached.
+    logging.getLogger("databases").setLevel(logging.WARNING)
     model = load_model()
     try:
         settings = load_settings(model)
