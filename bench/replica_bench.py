@@ -255,7 +255,7 @@ async def run(project: Path, workdir: Path, args: argparse.Namespace) -> Result:
         try:
             with (
                 DnsServer({"backend": REPLICA_HOSTS}) as dns,
-                load_balancer(project, dns, port, workdir / "nginx", worker_connections=4 * args.clients + 100) as (
+                load_balancer(project, dns, port, workdir / "nginx") as (
                     origin,
                     nginx,
                 ),

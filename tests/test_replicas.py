@@ -32,7 +32,12 @@ import pytest
 from tests.support.backend_server import BackendServer
 from tests.support.databases import TestDatabase, temporary_database
 from tests.support.dns_server import DnsServer
-from tests.support.load_balancer import REPLICA_HOSTS, load_balancer, nginx_command, port_free_on_every_replica_address
+from tests.support.load_balancer import (
+    REPLICA_HOSTS,
+    load_balancer,
+    port_free_on_every_replica_address,
+    shipped_main_command,
+)
 from tests.support.projects import run_in_project
 from tests.support.stream_client import ResumingClient
 from tests.support.writers import WriterPool
@@ -187,11 +192,14 @@ async def _eventually(predicate: object, what: str, timeout: float = 30) -> None
 
 def test_shipped_load_balancer_config_passes_nginx_t(tpch_project: Path, tmp_path: Path) -> None:
     site = (tpch_project / "deploy" / "load-balancer.conf").read_text()
-    # Unchanged but for the port: binding 80 needs root, which -t checks too.
-    command = nginx_command(site.replace("listen 80;", "listen 127.0.0.1:1080;"), tmp_path / "nginx")
+    # Unchanged but for the port (binding 80 needs root, which -t checks too) and the main file's paths.
+    command = shipped_main_command(tpch_project, site.replace("listen 80;", "listen 127.0.0.1:1080;"), tmp_path)
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30, check=False)
     assert checked.returncode == 0, checked.stderr
     assert "syntax is ok" in checked.stderr
+    # Room for thousands of WebSockets (two connections each), not the image's 1,024 per worker.
+    dumped = subprocess.run([*command, "-T"], capture_output=True, text=True, timeout=30, check=False).stdout
+    assert "worker_connections 16384;" in dumped and "worker_rlimit_nofile 65536;" in dumped
 
 
 def _clients_on(replicas: list[BackendServer]) -> list[int]:

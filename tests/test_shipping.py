@@ -103,10 +103,13 @@ def test_compose_file_is_valid_for_each_database(project: Path) -> None:
             assert port.get("host_ip") == (None if name == "lb" else "127.0.0.1"), (name, port)
     assert [(p["published"], p["target"]) for p in services["lb"]["ports"]] == [("8000", 80)]
     assert "ports" not in services["backend"] and services["backend"]["expose"] == ["8000"]
-    (config,) = services["lb"]["volumes"]
-    assert (config["source"], config["target"]) == (str(project / "deploy" / "load-balancer.conf"),
-                                                    "/etc/nginx/conf.d/default.conf")  # fmt: skip
-    assert (project / "deploy" / "load-balancer.conf").is_file()
+    mounts = {(volume["source"], volume["target"]) for volume in services["lb"]["volumes"]}
+    assert mounts == {
+        (str(project / "deploy" / "load-balancer.conf"), "/etc/nginx/conf.d/default.conf"),
+        (str(project / "deploy" / "nginx.conf"), "/etc/nginx/nginx.conf"),  # its connection limits
+    }
+    assert all(Path(source).is_file() for source, _ in mounts)
+    assert services["lb"]["ulimits"]["nofile"] in (65536, {"soft": 65536, "hard": 65536})
     assert services["backend"]["deploy"]["replicas"] == 1
     assert scaled.returncode == 0, scaled.stderr
     assert json.loads(scaled.stdout)["services"]["backend"]["deploy"]["replicas"] == 3

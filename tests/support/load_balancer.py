@@ -1,4 +1,5 @@
-"""The generated project's load balancer (``deploy/load-balancer.conf``) run by real nginx on loopback.
+"""The generated project's load balancer (``deploy/nginx.conf`` and ``deploy/load-balancer.conf``) run by
+real nginx on loopback.
 
 Replicas listen on 127.0.0.2, .3, .4 at one port, as containers share the
 port 8000 at different addresses; :class:`DnsServer` plays Docker's DNS,
@@ -41,8 +42,9 @@ def port_free_on_every_replica_address(hosts: tuple[str, ...] = REPLICA_HOSTS) -
     raise AssertionError("no port free on every replica address")
 
 
-def nginx_command(site: str, work: Path, *, worker_connections: int = 1024) -> list[str]:
-    """Write nginx.conf around ``site`` (as the image's http {} block holds conf.d); the command to run it."""
+def nginx_command(site: str, work: Path) -> list[str]:
+    """Write nginx.conf around ``site`` (as the image's http {} block holds conf.d, with the image's
+    1,024 connections per worker: the frontend image's nginx); the command to run it."""
     assert Path(NGINX).exists(), "nginx is not installed (.ci/run installs it with apt-get)"
     work.mkdir(parents=True, exist_ok=True)
     (work / "site.conf").write_text(site)
@@ -53,8 +55,7 @@ def nginx_command(site: str, work: Path, *, worker_connections: int = 1024) -> l
         # As root, workers would switch to "nobody", who cannot read pytest's private temp folders.
         ("user root;\n" if os.geteuid() == 0 else "")
         + f"worker_processes 1;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} info;\n"
-        f"worker_rlimit_nofile {worker_connections * 2 + 100};\n"
-        f"events {{ worker_connections {worker_connections}; }}\n"
+        "events { worker_connections 1024; }\n"
         "http {\n"
         "    include /etc/nginx/mime.types;\n"
         f"    access_log {work / 'access.log'};\n"
@@ -62,6 +63,30 @@ def nginx_command(site: str, work: Path, *, worker_connections: int = 1024) -> l
         f"    include {work / 'site.conf'};\n"
         "}\n"
     )
+    return [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")]
+
+
+def shipped_main_command(project: Path, site: str, work: Path) -> list[str]:
+    """The project's ``deploy/nginx.conf`` (the main config the compose file mounts) around ``site``,
+    with only its paths moved into ``work`` and its user to this one; the command to run it."""
+    assert Path(NGINX).exists(), "nginx is not installed (.ci/run installs it with apt-get)"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "site.conf").write_text(site)
+    temp_paths = "".join(
+        f"    {kind}_temp_path {work / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    main = (project / "deploy" / "nginx.conf").read_text()
+    for shipped, here in (
+        # As root, workers would switch to "nginx", who cannot read pytest's private temp folders.
+        ("user nginx;", "user root;" if os.geteuid() == 0 else ""),
+        ("error_log /var/log/nginx/error.log notice;", f"error_log {work / 'error.log'} info;"),
+        ("pid /var/run/nginx.pid;", f"pid {work / 'nginx.pid'};"),
+        ("access_log /var/log/nginx/access.log main;", f"access_log {work / 'access.log'} main;"),
+        ("    include /etc/nginx/conf.d/*.conf;\n", f"{temp_paths}    include {work / 'site.conf'};\n"),
+    ):
+        assert shipped in main, shipped
+        main = main.replace(shipped, here)
+    (work / "nginx.conf").write_text(main)
     return [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")]
 
 
@@ -80,13 +105,13 @@ def local_site(project: Path, listen_port: int, dns: DnsServer, replica_port: in
 
 @contextmanager
 def load_balancer(
-    project: Path, dns: DnsServer, replica_port: int, work: Path, *, worker_connections: int = 1024
+    project: Path, dns: DnsServer, replica_port: int, work: Path
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """nginx with the project's load-balancer config on a free loopback port; yields its origin and process."""
+    """nginx with the project's two config files on a free loopback port; yields its origin and process."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    command = nginx_command(local_site(project, port, dns, replica_port), work, worker_connections=worker_connections)
+    command = shipped_main_command(project, local_site(project, port, dns, replica_port), work)
     process = subprocess.Popen([*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     origin = f"http://127.0.0.1:{port}"
     try:
