@@ -43,6 +43,17 @@ const rows = (client: RealtimeClient) => (client.getSnapshot().data.byEntity.Ord
 const state = (client: RealtimeClient) => client.getSnapshot().status.state;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
 
+/** An inflate that waits for `release()`: binary frames stay in flight meanwhile. */
+function heldInflate(): { release: () => void; decompress: (data: ArrayBuffer) => Promise<string> } {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const decompress = async (data: ArrayBuffer) => {
+    await held;
+    return inflate(data);
+  };
+  return { release, decompress };
+}
+
 async function live(client: RealtimeClient): Promise<void> {
   await vi.waitFor(() => expect(state(client)).toBe("live"), WAIT);
 }
@@ -334,13 +345,8 @@ describe("compressed events", () => {
   });
 
   it("handles frames in arrival order while a binary frame is still being inflated", async () => {
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const slowInflate = async (data: ArrayBuffer) => {
-      await held;
-      return inflate(data);
-    };
-    const client = connect({ decompress: slowInflate });
+    const { release, decompress } = heldInflate();
+    const client = connect({ decompress });
     await live(client);
     server.send([orderEvent(1), orderEvent(2)], 2); // binary: waits for the release
     server.raw(JSON.stringify({ type: "events", events: [orderEvent(3)], resume_after: 3 })); // text
@@ -357,13 +363,8 @@ describe("compressed events", () => {
   });
 
   it("applies nothing queued behind a reset: starts over without a resume point, history again", async () => {
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const slowInflate = async (data: ArrayBuffer) => {
-      await held;
-      return inflate(data);
-    };
-    const client = connect({ decompress: slowInflate });
+    const { release, decompress } = heldInflate();
+    const client = connect({ decompress });
     await live(client);
     // A replay interrupted by retention: a page, the reset, and the pages the server still sends after it.
     server.send([orderEvent(1), orderEvent(2)], 2); // binary: waits for the release
