@@ -313,6 +313,12 @@ def test_update_command_succeeds_and_names_the_next_steps(project: Path) -> None
     assert result.returncode == 0, result.stderr
     assert "rebuild the frontend" in result.stdout and "python -m backend.migrate" in result.stdout
     assert _settings(project)["poll_interval_ms"] == 250
+    commit_all(project, "updated")
+    again = run_in_project(project, "scripts/update.py")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == (
+        "update: done; nothing changed (the project already matches the template and the YAML)"
+    )
 
 
 @pytest.mark.parametrize(

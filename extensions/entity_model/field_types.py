@@ -78,8 +78,11 @@ def normalize_type(raw: str) -> tuple[ColumnType, bool] | None:
 
 
 def known_type_names() -> str:
-    """A short list for error messages."""
-    return ", ".join([*NOMNOM_NAMES.values(), "Object", "List[...]", "Option[...]"])
+    """For error messages: nomnom's names, then every other spelling accepted."""
+    others = sorted(name for name in _OTHER_ALIASES if name != "object")
+    return ", ".join([*NOMNOM_NAMES.values(), "Object", "List[...]", "Option[...]"]) + (
+        f"; also {', '.join(others)}, in any letter case"
+    )
 
 
 V1_TYPES: dict[str, ColumnType] = {

@@ -118,13 +118,17 @@ def main(argv: list[str]) -> int:
     if result.returncode != 0:
         print(f"update: copier update failed (exit code {result.returncode}); see its message above", file=sys.stderr)
         return result.returncode
-    left = conflicts(project, changed_files(project))
+    changed = changed_files(project)
+    left = conflicts(project, changed)
     if left:
         count = f"{len(left)} file(s)"
         print(f"update: copier update left conflicts in {count}; resolve them, then commit:", file=sys.stderr)
         for line in left:
             print(f"  {line}", file=sys.stderr)
         return 1
+    if not changed:
+        print("update: done; nothing changed (the project already matches the template and the YAML)")
+        return 0
     print(f"update: done; {NEXT_STEPS}")
     return 0
 
