@@ -71,6 +71,8 @@ async def rows(
     reader = RowReader(runtime.db, row_payloads(runtime.db.dialect))
     try:
         page = await reader.page(model_entity, key, count, after, point.watermark)
+    except BadKey as error:  # checked against the key column's live type
+        return _error(400, str(error))
     except Exception as error:  # noqa: BLE001 - an outage (or no SELECT right) answers 503, not a traceback
         return _error(503, f"the rows of {model_entity.qualified_table} could not be read: {describe_error(error)}")
     return Response("".join(_body(model_entity.name, key.name, page)), media_type="application/json")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,24 @@ def parse_key(column: Column, raw: str, family: str) -> Any:
     return raw
 
 
+def _as_live_time(raw: str, key: Column, live_type: str) -> Any:
+    """``raw`` as a date or a date and time when the key column's live type is one (PostgreSQL).
+
+    The driver encodes a parameter by the type of the column it is compared with, and wants a
+    ``date`` or ``datetime`` there, not text; a Date field stored in a text column keeps the text.
+    """
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    try:
+        if live_type == "date":
+            return date.fromisoformat(raw)
+        if live_type.startswith("timestamp"):
+            return datetime.fromisoformat(raw)
+    except ValueError:
+        what = "date (YYYY-MM-DD)" if live_type == "date" else "date and time (ISO 8601)"
+        raise BadKey(f"after_key={shown!r} is not a {what} of the key {key.name!r}") from None
+    return raw
+
+
 def _key_text(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return value.decode()
@@ -138,12 +157,25 @@ class RowReader:
     async def page(self, entity: Entity, key: Column, limit: int, after_key: Any, watermark: int) -> RowsPage:
         """The first ``limit`` rows of ``entity`` below ``after_key`` (the newest without it), newest first.
 
-        ``watermark``: the poller's, read before this call (see the module docstring).
+        ``watermark``: the poller's, read before this call (see the module docstring). Raises
+        :class:`BadKey` for an ``after_key`` that is no value of the key column's live type.
         """
         async with self.db.consistent_read() as read:
+            if isinstance(after_key, str) and key.type in ("date", "datetime") and self.db.sql.family == "postgresql":
+                after_key = _as_live_time(after_key, key, await self._live_type(read, entity, key))
             position = await self._position(read, watermark)
             rows, next_key = await self._rows(read, entity, key, limit, after_key)
         return RowsPage(tuple(rows), next_key, position)
+
+    async def _live_type(self, read: ConsistentRead, entity: Entity, key: Column) -> str:
+        """PostgreSQL's name of the key column's type (``date``, ``timestamp with time zone``, ``text``...)."""
+        table = self.db.sql.table(entity.schema, entity.table)
+        found = await read.fetch_val(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = CAST(:table AS regclass) AND attname = :column",
+            {"table": table, "column": key.sql},
+        )
+        return str(found or "")
 
     async def _position(self, read: ConsistentRead, watermark: int) -> Position:
         last = int(await read.fetch_val("SELECT COALESCE(MAX(id), 0) FROM db_events"))
