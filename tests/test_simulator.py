@@ -20,7 +20,7 @@ from backend.simulate import Plan, SimulationError, Simulator
 from backend.simulated_values import number_of, numbered_value
 
 from tests.support.databases import MARIADB_HOST, MARIADB_PORT, MARIADB_USER, TestDatabase, temporary_database
-from tests.support.paths import FIXTURES
+from tests.support.paths import FIXTURES, TPCH
 from tests.support.projects import generate, run_in_project
 
 SIMULATED = FIXTURES / "simulated"
@@ -119,6 +119,41 @@ def test_simulator_runs_twice_on_application_keys_reserved_words_and_camel_case(
         kinds = {(row[0], row[1]) for row in database.query("SELECT DISTINCT entity, event_type FROM db_events")}
         assert {("Ticket", "insert"), ("TicketNote", "insert"), ("Label", "insert"), ("AuditEntry", "insert"),
                 ("Ticket", "delete"), ("TicketNote", "delete")} <= kinds  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def business_keyed_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TPC-H with Customer keyed by its business key (customer_key), which orders carry: no generated id."""
+    entities = tmp_path_factory.mktemp("business-keyed") / "entities"
+    entities.mkdir()
+    for path in TPCH.iterdir():
+        (entities / path.name).write_text(path.read_text())
+    customer = entities / "customer.yaml"
+    generated_id = "conformant_id_column: id\n"
+    keyed = customer.read_text().replace(generated_id, "conformant_id_column: customer_key\n")
+    keyed = keyed.replace(
+        "    primary_key:\n      name: id\n      type: Integer\n      autogenerate: true\n",
+        "    primary_key:\n      name: customer_key\n      type: String\n      autogenerate: false\n",
+    )
+    assert keyed.count("customer_key") > customer.read_text().count("customer_key")
+    customer.write_text(keyed)
+    return generate(template_repo, entities.parent / "project", entities)
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_a_reference_keyed_by_its_unicity_field_is_created_with_that_key(
+    business_keyed_project: Path, dialect: str, tmp_path: Path
+) -> None:
+    """The key an order refers to is the reference row's primary key: it was left out (a NULL key)."""
+    with temporary_database(dialect, tmp_path) as database:
+        _migrate(business_keyed_project, database)
+        counts = _simulate(business_keyed_project, database, 60)
+        assert counts["Customer created"] > 0 and counts["Order created"] == 60
+        orphans = database.query(
+            "SELECT COUNT(*) FROM orders o LEFT JOIN customers c ON c.customer_key = o.customer_key "
+            "WHERE c.customer_key IS NULL"
+        )[0][0]
+        assert orphans == 0
 
 
 def test_simulator_errors_name_the_real_cause(simulated_project: Path, tmp_path: Path) -> None:
