@@ -220,3 +220,7 @@ async def test_allowed_hosts_is_one_setting(tpch_project: Path, sqlite_db: TestD
             assert client.get("/health", headers={"Host": host}).status_code == 400, host
         assert await _refused_status(server.ws, headers, host="evil.example") == 403
         assert (await _hello(server.ws, headers, host="dash.example.org"))["type"] == "hello"
+        # A huge Host is named, not echoed whole.
+        refused = client.get("/api/stats", headers={**headers, "Host": "h" * 5000 + ".example"})
+        assert refused.status_code == 400
+        assert refused.text == f"Host {'h' * 100 + '…'!r} is not allowed: add it to ALLOWED_HOSTS"

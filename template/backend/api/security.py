@@ -165,7 +165,9 @@ class AccessGate:
         connection = HTTPConnection(scope)
         websocket = scope["type"] == "websocket"
         if not host_allowed(self.settings.allowed_hosts, connection.headers.get("host")):
-            message = f"Host {connection.headers.get('host', '')!r} is not allowed: add it to ALLOWED_HOSTS"
+            host = connection.headers.get("host", "")
+            shown = host if len(host) <= 100 else host[:100] + "…"  # a header can be kilobytes long
+            message = f"Host {shown!r} is not allowed: add it to ALLOWED_HOSTS"
             refusal: ASGIApp = WebSocketClose(POLICY_VIOLATION) if websocket else PlainTextResponse(message, 400)
             await refusal(scope, receive, send)
             return
