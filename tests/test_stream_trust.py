@@ -393,6 +393,13 @@ async def test_after_accepts_ascii_digits_within_int64_only(tpch_project: Path, 
             assert client.close_code == 1008, (bad, client.close_code, client.close_reason)
             assert [m["type"] for m in client.messages] == ["error"], (bad, client.messages)
             assert "after=" in client.messages[0]["message"]
+        for repeated in ("after=1&after=2", "entities=Order&entities=Customer"):
+            client = StreamClient(f"{server.ws}?{repeated}")
+            await client.start(wait_for_hello=False)
+            await client.wait_closed()
+            name = repeated.split("=")[0]
+            assert (client.close_code, client.close_reason) == (1008, f"{name} given more than once"), repeated
+            assert [m["message"] for m in client.messages] == [f"{name} is given more than once"]
         largest = 2**63 - 1
         with urllib.request.urlopen(f"{server.http}/api/events?after={largest}", timeout=10) as response:
             assert json.loads(response.read()) == {"events": [], "next_after": None}

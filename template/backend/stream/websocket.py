@@ -35,6 +35,8 @@ from .subscription import BadSubscription, Tally, close_reason, count, parse_sub
 
 log = logging.getLogger("dashboard.websocket")
 
+PARAMETERS = ("after", "entities", "types", "compression")
+"""The query parameters of ``/ws``; each may be given once."""
 REPLAY_PAGE = 1000
 INTERNAL_ERROR = 1011
 CLOSE_WAIT_S = 30.0
@@ -73,6 +75,12 @@ class _Connection:
     async def start(self) -> None:
         """The query parameters, then :meth:`serve`; a bad one closes with 1008 naming it."""
         params = self.websocket.query_params
+        repeated = next((name for name in PARAMETERS if len(params.getlist(name)) > 1), None)
+        if repeated is not None:  # which one was meant? (a page never sends two)
+            with contextlib.suppress(Exception):
+                await self.send(protocol.error(f"{repeated} is given more than once"))
+            await self.close(POLICY_VIOLATION, f"{repeated} given more than once")
+            return
         raw_after = params.get("after")
         after: int | None = None
         if raw_after is not None:
