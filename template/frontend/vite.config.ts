@@ -2,7 +2,7 @@ import tailwindcss from "@tailwindcss/vite";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
-import { sourceVersion } from "./sourceVersion";
+import { sourceVersion } from "./sourceVersion.ts"; // with its extension, as Node loads the config natively
 
 // In development the backend runs on its own port; the dev server forwards
 // the API and the WebSocket to it, so the page talks to one origin as in production.
