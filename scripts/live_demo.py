@@ -64,6 +64,8 @@ def build_frontend() -> None:
 
 def check_port_free(port: int) -> None:
     with socket.socket() as probe:
+        # As uvicorn binds: connections of a demo just stopped (TIME_WAIT) do not make the port busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as error:

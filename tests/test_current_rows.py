@@ -252,6 +252,11 @@ def test_rows_keyed_by_a_date_or_a_time_page_by_it(time_keys_project: Path, dial
                 ), body
                 status, body = _get(server, "/api/rows/Tick?after_key=2024-13-01")
                 assert status == 400 and "is not a date and time (ISO 8601) of the key 'at'" in body["detail"], body
+                # The entity tables keep a DateTime without time zone: an offset is refused, not a 503.
+                status, body = _get(server, "/api/rows/Tick?after_key=2024-05-02T09:30:00%2B02:00")
+                assert status == 400 and body["detail"] == (
+                    "after_key='2024-05-02T09:30:00+02:00' has a UTC offset, but the key 'at' has no time zone"
+                ), body
 
 
 def _customer(db: TestDatabase, number: int, comment: str) -> None:

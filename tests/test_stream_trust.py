@@ -306,6 +306,32 @@ async def test_replays_wait_for_a_slot_and_a_stalled_one_gives_its_slot_up(tpch_
                 stalled.close()
 
 
+async def test_a_replay_that_waited_for_its_slot_tells_of_events_deleted_meanwhile(
+    tpch_project: Path, tmp_path: Path
+) -> None:
+    """Retention in another backend (here: by hand) deletes the start of a page this replay already
+    listed, while the replay waits for a slot: the client is told (reset, truncated), not skipped past them."""
+    with temporary_database("postgresql", tmp_path) as db:
+        _migrate(tpch_project, db)
+        _big_orders(db, "t", 40, 200_000)  # pages of up to 4 MB: about 20 events each
+        ids = [int(row[0]) for row in db.query("SELECT id FROM db_events ORDER BY id")]
+        with BackendServer(tpch_project, db.url, WS_MAX_REPLAYS="1", CLIENT_SEND_TIMEOUT_S="4") as server:
+            stalled = stalled_websocket(server.port, "/ws?after=0")
+            try:
+                await _eventually(lambda: _unread_bytes(stalled) > 1024, "the stalled replay to hold the slot")
+                reader = await StreamClient(server.ws).start(after=0)
+                await _eventually(lambda: server.metric("dashboard_replays_waiting") == 1, "the reader to wait")
+                db.execute(f"DELETE FROM db_events WHERE id <= {ids[9]}")
+                await reader.wait_for_keys({f"t-{number:04d}" for number in range(10, 40)})
+                assert [reset["reason"] for reset in reader.resets] == ["truncated"], reader.messages[:3]
+                assert reader.resets[0]["oldest_event_id"] == ids[10]
+                reset_at = reader.messages.index(reader.resets[0])
+                assert all(message["type"] != "events" for message in reader.messages[:reset_at])
+                await reader.stop()
+            finally:
+                stalled.close()
+
+
 # -- finding 8: no message, page or response is the size of a transaction ---------------------------
 
 

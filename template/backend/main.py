@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import resource
 import sys
 from collections.abc import AsyncIterator
 
@@ -64,6 +65,34 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
+OPEN_FILES_BESIDES_CLIENTS = 256
+"""Descriptors beyond one per WebSocket: the database pool, the listener, files, the webhook."""
+
+
+def raise_open_file_limit(max_clients: int) -> int:
+    """Raise the soft limit on open files towards what ``WS_MAX_CLIENTS`` connections need (up to the hard
+    limit); warn when it stays below. Returns the soft limit now.
+
+    Many hosts and container runtimes start processes at a soft limit of 1,024: past about a thousand
+    WebSockets, accept() would fail (clients hang instead of getting 1013 "server full") and so would
+    anything else that needs a descriptor, reconnecting the database pool included.
+    """
+    wanted = max_clients + OPEN_FILES_BESIDES_CLIENTS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        log.warning(
+            "open files are limited to %d: fewer than WS_MAX_CLIENTS (%d) connections fit; "
+            "raise the limit (ulimit -n, or the container's nofile) or lower WS_MAX_CLIENTS",
+            soft,
+            max_clients,
+        )
+    return int(soft)
+
+
 def create_app(settings: Settings, model: Model) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +110,7 @@ def create_app(settings: Settings, model: Model) -> FastAPI:
         if runtime.webhook_sender is not None:
             tasks.append(asyncio.create_task(runtime.webhook_sender.run(), name="alert-webhook-sender"))
         log.info("dashboard backend on %s (%s)", settings.database.display, settings.database.dialect)
+        raise_open_file_limit(settings.max_clients)
         _freeze_startup_objects()
         try:
             yield

@@ -61,15 +61,19 @@ def template_problem(project: Path) -> str | None:
     return None
 
 
-def changed_files(project: Path) -> list[str]:
-    """Files the update touched: modified or new, as ``git status`` lists them."""
-    status = subprocess.run(
+def _status(project: Path) -> str:
+    """``git status --porcelain -z``: every change, deletions included."""
+    return subprocess.run(
         ["git", "status", "--porcelain", "-z", "--untracked-files=all"],  # noqa: S607 - git from PATH
         cwd=project,
         capture_output=True,
         check=True,
     ).stdout.decode("utf-8", "surrogateescape")
-    entries = status.split("\0")
+
+
+def changed_files(project: Path) -> list[str]:
+    """Files the update touched: modified or new, as ``git status`` lists them."""
+    entries = _status(project).split("\0")
     files: list[str] = []
     index = 0
     while index < len(entries):
@@ -120,13 +124,14 @@ def main(argv: list[str]) -> int:
         return result.returncode
     changed = changed_files(project)
     left = conflicts(project, changed)
+    touched = bool(changed) or bool(_status(project))  # deletions are not in ``changed``
     if left:
         count = f"{len(left)} file(s)"
         print(f"update: copier update left conflicts in {count}; resolve them, then commit:", file=sys.stderr)
         for line in left:
             print(f"  {line}", file=sys.stderr)
         return 1
-    if not changed:
+    if not touched:
         print("update: done; nothing changed (the project already matches the template and the YAML)")
         return 0
     print(f"update: done; {NEXT_STEPS}")

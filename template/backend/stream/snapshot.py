@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,15 @@ def _as_live_time(raw: str, key: Column, live_type: str) -> Any:
         if live_type == "date":
             return date.fromisoformat(raw)
         if live_type.startswith("timestamp"):
-            return datetime.fromisoformat(raw)
+            moment = datetime.fromisoformat(raw)
+            if live_type.endswith("with time zone"):
+                # A key without an offset is read as UTC, as the cursors this API gives carry one.
+                return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+            if moment.tzinfo is not None:
+                raise BadKey(f"after_key={shown!r} has a UTC offset, but the key {key.name!r} has no time zone")
+            return moment
+    except BadKey:
+        raise
     except ValueError:
         what = "date (YYYY-MM-DD)" if live_type == "date" else "date and time (ISO 8601)"
         raise BadKey(f"after_key={shown!r} is not a {what} of the key {key.name!r}") from None

@@ -202,16 +202,17 @@ class _Connection:
             groups = within_budget(wanted, PAGE_CHARS) or [[]]
             for number, group in enumerate(groups):
                 last = number == len(groups) - 1
-                if not truncated and store.deleting_below > position + 1:
-                    # Retention ran meanwhile: events this replay had not read may be gone.
-                    truncated = True
-                    oldest = await store.oldest()
-                    await self.send(
-                        protocol.reset_truncated(after=position, oldest_event_id=oldest, last_event_id=high)
-                    )
                 read_through = page[-1].id if last else group[-1].id
                 async with self.stream.replay_slot():  # the page's events are in memory until sent
                     events = await store.by_ids([ref.id for ref in group]) if group else []
+                    # Checked after the read, which may have waited for its slot: retention that ran
+                    # meanwhile, here (its marker) or in another backend (rows of the page are gone).
+                    if not truncated and (len(events) < len(group) or store.deleting_below > position + 1):
+                        truncated = True
+                        oldest = await store.oldest()
+                        await self.send(
+                            protocol.reset_truncated(after=position, oldest_event_id=oldest, last_event_id=high)
+                        )
                     messages = protocol.events_messages(
                         events, min(read_through, point.watermark), replay=True, unsent=unsent if last else None
                     )
