@@ -7,6 +7,7 @@ Real uvicorn on loopback ports, real PostgreSQL / MariaDB / SQLite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import socket
@@ -16,7 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -284,26 +285,36 @@ async def test_connections_past_ws_max_clients_are_closed_with_1013_and_counted(
                 stalled.close()
 
 
-async def test_replays_wait_for_a_slot_and_a_stalled_one_gives_its_slot_up(tpch_project: Path, tmp_path: Path) -> None:
-    """With one replay page in memory at a time, a replay whose client stops reading holds the slot
-    only until it is closed as not reading; the replay queued behind it then runs, whole."""
+@contextlib.asynccontextmanager
+async def _a_replay_waiting_behind_a_stalled_one(
+    project: Path, tmp_path: Path, prefix: str
+) -> AsyncIterator[tuple[TestDatabase, BackendServer, StreamClient]]:
+    """40 orders of 200 KB (pages of up to 4 MB), one replay slot, a replay from 0 by a client that never
+    reads holding it, and a reader's replay from 0 waiting for it: yields the database, server and reader."""
     with temporary_database("postgresql", tmp_path) as db:
-        _migrate(tpch_project, db)
-        _big_orders(db, "r", 40, 200_000)  # 8 MB: pages of up to 4 MB
-        with BackendServer(tpch_project, db.url, WS_MAX_REPLAYS="1", CLIENT_SEND_TIMEOUT_S="4") as server:
+        _migrate(project, db)
+        _big_orders(db, prefix, 40, 200_000)
+        with BackendServer(project, db.url, WS_MAX_REPLAYS="1", CLIENT_SEND_TIMEOUT_S="4") as server:
             stalled = stalled_websocket(server.port, "/ws?after=0")
             try:
                 # Replay bytes fill its receive buffer (the hello is a few hundred): its replay holds the slot.
                 await _eventually(lambda: _unread_bytes(stalled) > 1024, "the stalled replay to start sending")
                 reader = await StreamClient(server.ws).start(after=0)
-                await _eventually(lambda: server.metric("dashboard_replays_waiting") == 1, "the second to wait")
-                await reader.wait_for_keys({f"r-{number:04d}" for number in range(40)})
-                assert reader.order_keys() == [f"r-{number:04d}" for number in range(40)]
-                assert server.metric("dashboard_slow_clients_not_reading_total") == 1
-                assert server.metric("dashboard_replays_waiting") == 0
+                await _eventually(lambda: server.metric("dashboard_replays_waiting") == 1, "the reader to wait")
+                yield db, server, reader
                 await reader.stop()
             finally:
                 stalled.close()
+
+
+async def test_replays_wait_for_a_slot_and_a_stalled_one_gives_its_slot_up(tpch_project: Path, tmp_path: Path) -> None:
+    """With one replay page in memory at a time, a replay whose client stops reading holds the slot
+    only until it is closed as not reading; the replay queued behind it then runs, whole."""
+    async with _a_replay_waiting_behind_a_stalled_one(tpch_project, tmp_path, "r") as (_, server, reader):
+        await reader.wait_for_keys({f"r-{number:04d}" for number in range(40)})
+        assert reader.order_keys() == [f"r-{number:04d}" for number in range(40)]
+        assert server.metric("dashboard_slow_clients_not_reading_total") == 1
+        assert server.metric("dashboard_replays_waiting") == 0
 
 
 async def test_a_replay_that_waited_for_its_slot_tells_of_events_deleted_meanwhile(
@@ -311,25 +322,14 @@ async def test_a_replay_that_waited_for_its_slot_tells_of_events_deleted_meanwhi
 ) -> None:
     """Retention in another backend (here: by hand) deletes the start of a page this replay already
     listed, while the replay waits for a slot: the client is told (reset, truncated), not skipped past them."""
-    with temporary_database("postgresql", tmp_path) as db:
-        _migrate(tpch_project, db)
-        _big_orders(db, "t", 40, 200_000)  # pages of up to 4 MB: about 20 events each
+    async with _a_replay_waiting_behind_a_stalled_one(tpch_project, tmp_path, "t") as (db, _, reader):
         ids = [int(row[0]) for row in db.query("SELECT id FROM db_events ORDER BY id")]
-        with BackendServer(tpch_project, db.url, WS_MAX_REPLAYS="1", CLIENT_SEND_TIMEOUT_S="4") as server:
-            stalled = stalled_websocket(server.port, "/ws?after=0")
-            try:
-                await _eventually(lambda: _unread_bytes(stalled) > 1024, "the stalled replay to hold the slot")
-                reader = await StreamClient(server.ws).start(after=0)
-                await _eventually(lambda: server.metric("dashboard_replays_waiting") == 1, "the reader to wait")
-                db.execute(f"DELETE FROM db_events WHERE id <= {ids[9]}")
-                await reader.wait_for_keys({f"t-{number:04d}" for number in range(10, 40)})
-                assert [reset["reason"] for reset in reader.resets] == ["truncated"], reader.messages[:3]
-                assert reader.resets[0]["oldest_event_id"] == ids[10]
-                reset_at = reader.messages.index(reader.resets[0])
-                assert all(message["type"] != "events" for message in reader.messages[:reset_at])
-                await reader.stop()
-            finally:
-                stalled.close()
+        db.execute(f"DELETE FROM db_events WHERE id <= {ids[9]}")
+        await reader.wait_for_keys({f"t-{number:04d}" for number in range(10, 40)})
+        assert [reset["reason"] for reset in reader.resets] == ["truncated"], reader.messages[:3]
+        assert reader.resets[0]["oldest_event_id"] == ids[10]
+        reset_at = reader.messages.index(reader.resets[0])
+        assert all(message["type"] != "events" for message in reader.messages[:reset_at])
 
 
 # -- finding 8: no message, page or response is the size of a transaction ---------------------------
