@@ -11,6 +11,7 @@ Ctrl-C stops everything it started.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -33,9 +34,28 @@ def step(message: str) -> None:
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, check=False)
-    if result.returncode != 0:
-        sys.exit(f"demo: `{' '.join(command)}` failed with exit code {result.returncode}")
+    # In a session of its own: a Ctrl-C at the terminal reaches only this script, which stops the step
+    # quietly (interrupted itself, a child can print a traceback of its own, e.g. while importing).
+    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=True)
+    try:
+        returncode = process.wait()
+    except KeyboardInterrupt:
+        _stop_group(process)
+        raise
+    if returncode != 0:
+        sys.exit(f"demo: `{' '.join(command)}` failed with exit code {returncode}")
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the step and what it started (npm's children), SIGKILL if that is not enough."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+        try:
+            process.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def generate() -> None:
@@ -144,7 +164,7 @@ def main() -> None:
         migrate()
         build_frontend()
     except KeyboardInterrupt:
-        # subprocess.run has stopped the step's command; demo/ is regenerated on the next run.
+        # run() has stopped the step's command; demo/ is regenerated on the next run.
         print("\ndemo: stopped during setup; run it again to start over", file=sys.stderr, flush=True)
         sys.exit(130)
     serve(args.port, args.rate)
