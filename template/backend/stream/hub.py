@@ -39,7 +39,6 @@ import asyncio
 import contextlib
 import sys
 import time
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -145,11 +144,9 @@ class Hub:
         """Open connections at most (:meth:`admit`); None: no limit."""
         self.clients: set[Client] = set()
         """Clients registered for published events."""
-        self.connections: weakref.WeakSet[Client] = weakref.WeakSet()
-        """Every client of an open connection, registered or not yet (the watchdog's sends to watch)."""
-        self.admitted: set[Client] = set()
-        """The clients of connections admitted and not yet left: what ``max_connections`` counts (a
-        set of its own, not ``connections``, whose weak entries go only when collected)."""
+        self.connections: set[Client] = set()
+        """Every client of an open connection, registered or not yet: the watchdog's sends to watch, and
+        what ``max_connections`` counts (each leaves when its connection ends: :meth:`leave`)."""
         self.refused_full = 0
         """Connections turned away because ``max_connections`` were open."""
         self.replays = ReplaySlots(max_replays)
@@ -179,17 +176,15 @@ class Hub:
     def admit(self) -> Client | None:
         """A client for a new connection, or None (counted) when ``max_connections`` are open;
         every client admitted must :meth:`leave`."""
-        if self.max_connections is not None and len(self.admitted) >= self.max_connections:
+        if self.max_connections is not None and len(self.connections) >= self.max_connections:
             self.refused_full += 1
             return None
-        client = self.new_client()
-        self.admitted.add(client)
-        return client
+        return self.new_client()
 
     def leave(self, client: Client) -> None:
         """``client``'s connection ended."""
         self.unregister(client)
-        self.admitted.discard(client)
+        self.connections.discard(client)
 
     def register(self, client: Client) -> None:
         self.clients.add(client)

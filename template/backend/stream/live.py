@@ -163,7 +163,7 @@ class LiveStream:
             bytes_queued=hub.bytes_queued,
             clients_dropped_queue_full=hub.dropped_queue_full,
             clients_dropped_not_reading=hub.dropped_not_reading,
-            connections=len(hub.admitted),
+            connections=len(hub.connections),
             connections_refused=hub.refused_full,
             replays_waiting=hub.replays.waiting,
             polls=metrics.polls,
