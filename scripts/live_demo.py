@@ -33,29 +33,56 @@ def step(message: str) -> None:
     print(f"\n==> {message}", flush=True)
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    # In a session of its own: a Ctrl-C at the terminal reaches only this script, which stops the step
-    # quietly (interrupted itself, a child can print a traceback of its own, e.g. while importing).
-    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=True)
-    try:
-        returncode = process.wait()
-    except KeyboardInterrupt:
-        _stop_group(process)
-        raise
-    if returncode != 0:
-        sys.exit(f"demo: `{' '.join(command)}` failed with exit code {returncode}")
+class Setup:
+    """The setup steps, each a command in a session of its own, and how a Ctrl-C or `kill` stops them.
 
+    A Ctrl-C at the terminal reaches only this script, which stops the running step quietly: a step
+    interrupted itself can print a traceback of its own (copier while importing), and one started in
+    the instant the signal came must not be left running (it would go on writing into demo/). So the
+    signal sets a flag and stops the step, rather than raising wherever the script happens to be.
+    """
 
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the step and what it started (npm's children), SIGKILL if that is not enough."""
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signum)
+    def __init__(self) -> None:
+        self.interrupted = False
+        self.step: subprocess.Popen[bytes] | None = None
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.interrupted = True
+        if self.step is not None:
+            _signal_group(self.step, signal.SIGTERM)
+
+    def run(self, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=True)
+        self.step = process
         try:
-            process.wait(timeout=10)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            if self.interrupted:  # the signal came while it was being started
+                _signal_group(process, signal.SIGTERM)
+            try:
+                returncode = process.wait(timeout=None if not self.interrupted else 10)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                returncode = process.wait()
+            if self.interrupted and process.poll() is None:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        finally:
+            self.step = None
+        if self.interrupted:
+            raise KeyboardInterrupt
+        if returncode != 0:
+            sys.exit(f"demo: `{' '.join(command)}` failed with exit code {returncode}")
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """``signum`` to the step and what it started (npm's children, copier's git)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+SETUP = Setup()
+run = SETUP.run
 
 
 def generate() -> None:
@@ -153,18 +180,24 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill` stops the children too, like Ctrl-C
     parser = argparse.ArgumentParser(description="Generate the TPC-H example dashboard and run it live on SQLite.")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--rate", type=float, default=20.0, help="simulated records per second")
     args = parser.parse_args()
     check_port_free(args.port)  # before a minute of setup, not after it
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, SETUP.on_signal)
     try:
         generate()
         migrate()
         build_frontend()
     except KeyboardInterrupt:
-        # run() has stopped the step's command; demo/ is regenerated on the next run.
+        # The step running has been stopped; demo/ is regenerated on the next run.
+        print("\ndemo: stopped during setup; run it again to start over", file=sys.stderr, flush=True)
+        sys.exit(130)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    if SETUP.interrupted:  # a signal between the last step and here
         print("\ndemo: stopped during setup; run it again to start over", file=sys.stderr, flush=True)
         sys.exit(130)
     serve(args.port, args.rate)
